@@ -1,0 +1,42 @@
+"""mellea: generative programming — call LLMs as lazy, typed, concurrent Python functions.
+
+```python
+import mellea
+
+m = mellea.start_session()
+thunk = await m.ainstruct("Write a haiku about concurrency.")
+print(await thunk.avalue())
+```
+Heavy modules (HTTP clients, engines, pydantic) load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_getattr
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "start_session": "mellea.stdlib.session:start_session",
+    "MelleaSession": "mellea.stdlib.session:MelleaSession",
+    "get_session": "mellea.stdlib.session:get_session",
+    "ModelOutputThunk": "mellea.core.thunk:ModelOutputThunk",
+    "CBlock": "mellea.core.base:CBlock",
+    "Component": "mellea.core.base:Component",
+    "ModelOption": "mellea.backends.model_options:ModelOption",
+    "model_ids": "mellea.backends.model_ids",
+    "MelleaError": "mellea.core.errors:MelleaError",
+}
+
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
+__all__ = [*_EXPORTS, "__version__"]
+
+if TYPE_CHECKING:
+    from .backends import model_ids
+    from .backends.model_options import ModelOption
+    from .core.base import CBlock, Component
+    from .core.errors import MelleaError
+    from .core.thunk import ModelOutputThunk
+    from .stdlib.session import MelleaSession, get_session, start_session

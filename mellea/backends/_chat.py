@@ -1,0 +1,212 @@
+"""`ChatBackend`: everything engines share — options, thunks, rendering, parsing.
+
+An engine subclass only turns a `ChatCall` into text fed to the thunk (`_generate`). The
+call runs as a task on mellea's I/O loop (the portal), so `generate_from_context` returns
+at once and the thunk fills in the background.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..core.backend import Backend
+from ..core.base import CBlock, Component
+from ..core.errors import (
+    BackendError,
+    ComponentParseError,
+    DeadlineExceededError,
+    GenerationCancelled,
+    MelleaError,
+)
+from ..core.thunk import ModelOutputThunk
+from ..helpers.portal import get_portal
+from .formatter import ChatMessage, iter_thunk_inputs, to_chat_messages
+from .model_ids import ModelIdentifier
+from .model_options import ResolvedOptions, resolve_options
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from ..core.context import Context, ContextItem
+
+logger = logging.getLogger("mellea")
+
+
+@dataclass
+class ChatCall:
+    """One request, engine-neutral: the messages and the validated options."""
+
+    messages: list[ChatMessage]
+    options: ResolvedOptions
+    format: type[BaseModel] | None = None
+    json_schema: dict[str, Any] | None = None
+    tool_calls: bool = False
+
+
+class ChatBackend(Backend):
+    """Base of the chat engines (local, Ollama, OpenAI-compatible, LiteLLM)."""
+
+    provider: ClassVar[str] = "chat"
+    native_aliases: ClassVar[Mapping[str, str]] = {}
+    """Backend-native option names folded into `ModelOption` keys (the latter win)."""
+
+    def __init__(
+        self, model_id: str | ModelIdentifier, *, model_options: Mapping[str, Any] | None = None
+    ) -> None:
+        self.model_id = self._resolve_model_name(model_id)
+        self.model_options = dict(model_options or {})
+        # Validate construction-time options now: a bad option fails here, not per call.
+        resolve_options(self.model_options, native_aliases=self.native_aliases)
+
+    def _resolve_model_name(self, model_id: str | ModelIdentifier) -> str:
+        if isinstance(model_id, ModelIdentifier):
+            name = model_id.name_for(self.provider)
+            if name is None:
+                raise ValueError(f"{model_id} has no model name for the {self.provider} backend")
+            return name
+        if not isinstance(model_id, str) or not model_id:
+            raise ValueError(f"model_id must be a non-empty str, got {model_id!r}")
+        return model_id
+
+    # ----- the Backend protocol ------------------------------------------------------
+
+    async def generate_from_context(
+        self,
+        action: Component[Any] | CBlock,
+        ctx: Context,
+        *,
+        format: type[BaseModel] | None = None,
+        model_options: Mapping[str, Any] | None = None,
+        tool_calls: bool = False,
+    ) -> tuple[ModelOutputThunk[Any], Context]:
+        mot = self.start(
+            action, ctx, format=format, model_options=model_options, tool_calls=tool_calls
+        )
+        return mot, ctx.add(action).add(mot)
+
+    def start(
+        self,
+        action: Component[Any] | CBlock,
+        ctx: Context,
+        *,
+        format: type[BaseModel] | None = None,
+        model_options: Mapping[str, Any] | None = None,
+        tool_calls: bool = False,
+    ) -> ModelOutputThunk[Any]:
+        """Validate, create the thunk and start its generation on the I/O loop (no await)."""
+        options = resolve_options(
+            self.model_options, model_options, native_aliases=self.native_aliases
+        )
+        mot: ModelOutputThunk[Any] = ModelOutputThunk()
+        mot._action = action
+        mot._model_options = options.raw
+        mot.generation.model = self.model_id
+        mot.generation.provider = self.provider
+        mot.generation.streaming = options.stream
+        coro = self._drive(mot, action, ctx, options, format, tool_calls)
+        mot._attach(get_portal().spawn(coro))
+        return mot
+
+    # ----- the driver (runs on the portal loop) -------------------------------------
+
+    async def _drive(
+        self,
+        mot: ModelOutputThunk[Any],
+        action: Component[Any] | CBlock,
+        ctx: Context,
+        options: ResolvedOptions,
+        format: type[BaseModel] | None,
+        tool_calls: bool,
+    ) -> None:
+        try:
+            async with _deadline(options.timeout):
+                history = await ctx.aview_for_generation(self)
+                await _wait_for_inputs(history, action)
+                call = ChatCall(
+                    messages=to_chat_messages(history, action, options.system_prompt),
+                    options=options,
+                    format=format,
+                    json_schema=format.model_json_schema() if format is not None else None,
+                    tool_calls=tool_calls,
+                )
+                mot._prompt = call.messages
+                await self._generate(call, mot)
+            mot._resolve(self._parse(action, mot, format))
+        except asyncio.CancelledError:
+            mot._fail(GenerationCancelled("the generation was cancelled"), cancelled=True)
+            raise
+        except MelleaError as exc:
+            mot._fail(exc)
+        except Exception as exc:  # an engine bug must still settle the thunk, typed
+            logger.debug("mellea: unexpected error in %s", type(self).__name__, exc_info=True)
+            error = BackendError(f"{type(self).__name__} failed: {exc!r}")
+            error.__cause__ = exc
+            mot._fail(error)
+
+    @staticmethod
+    def _parse(
+        action: Component[Any] | CBlock, mot: ModelOutputThunk[Any], format: type[BaseModel] | None
+    ) -> Any:
+        text = mot.partial_value
+        if format is not None:
+            try:
+                return format.model_validate_json(text)
+            except ValueError as exc:
+                # Not a thunk failure: the text is kept; strategies treat it as a failed sample.
+                mot.generation.extra["parse_error"] = ComponentParseError(
+                    f"output does not match {format.__name__}: {exc}", partial_output=text
+                )
+                return None
+        if isinstance(action, Component) and not isinstance(action, CBlock):
+            probe: ModelOutputThunk[Any] = ModelOutputThunk(text, tool_calls=mot.tool_calls)
+            try:
+                return action.parse(probe)
+            except ComponentParseError as exc:
+                mot.generation.extra["parse_error"] = exc
+        return None
+
+    @abc.abstractmethod
+    async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
+        """Run the call: `mot._feed(delta)` the text, fill `mot.generation`/`tool_calls`."""
+
+
+@contextlib.asynccontextmanager
+async def _deadline(seconds: float | None) -> AsyncIterator[None]:
+    if seconds is None:
+        yield
+        return
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError as exc:
+        if isinstance(exc, MelleaError):
+            raise
+        raise DeadlineExceededError(f"the call did not finish within {seconds} s") from None
+
+
+async def _wait_for_inputs(history: list[ContextItem], action: Component[Any] | CBlock) -> None:
+    """Wait for unfinished thunks the prompt depends on (earlier turns, composed inputs).
+
+    This is what keeps overlapping requests on a `ChatContext` correct: a turn waits for
+    the previous turn's reply before its history is rendered.
+    """
+    pending = [t for item in (*history, action) for t in iter_thunk_inputs(item)]
+    for dependency in pending:
+        if dependency.is_computed():
+            continue
+        try:
+            await dependency._wait_quietly()
+        except MelleaError as exc:
+            raise BackendError(
+                f"this request depends on an earlier generation that failed: {exc}"
+            ) from exc
+        if not dependency.is_computed():
+            raise BackendError(
+                f"this request depends on an earlier generation that failed: {dependency.error}"
+            )

@@ -1,0 +1,177 @@
+"""`OllamaModelBackend`: Ollama's HTTP API (`/api/chat`, NDJSON streaming) over httpx."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from ..core.errors import BackendError, InvalidOptionError
+from ..core.thunk import ModelOutputThunk
+from ._chat import ChatBackend, ChatCall
+from ._http import HttpEndpoint, decode_json_line
+from ._policy import DEFAULT_MAX_CONCURRENCY, RetryPolicy
+from .formatter import ChatMessage
+from .model_ids import IBM_GRANITE_4_1_3B, ModelIdentifier
+from .model_options import ModelOption
+
+DEFAULT_OLLAMA_PORT = 11434
+DEFAULT_OLLAMA_MODEL = IBM_GRANITE_4_1_3B
+_TOP_LEVEL_KEYS = frozenset({"keep_alive", "think", "format"})
+
+
+def ollama_base_url(base_url: str | None = None) -> str:
+    """`base_url`, else `OLLAMA_HOST` (host, host:port or URL), else 127.0.0.1:11434."""
+    raw = base_url or os.environ.get("OLLAMA_HOST") or f"127.0.0.1:{DEFAULT_OLLAMA_PORT}"
+    if "://" not in raw:
+        raw = "http://" + raw
+    parts = urlsplit(raw)
+    host = parts.hostname or "127.0.0.1"
+    if host in ("0.0.0.0", "::"):  # a bind-all address: the server is reachable locally
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port or DEFAULT_OLLAMA_PORT
+    return f"{parts.scheme}://{host}:{port}{parts.path.rstrip('/')}"
+
+
+class OllamaModelBackend(ChatBackend):
+    """Chat with a model served by Ollama.
+
+    Args:
+        model_id: Ollama model name (default `granite4.1:3b`) or a `model_ids` constant.
+        base_url: Server URL; defaults to `OLLAMA_HOST`, then `http://127.0.0.1:11434`.
+        model_options: Defaults for every call (per-call options win).
+        timeout: Seconds for connect/read (or an `httpx.Timeout`); streaming calls use
+            `ModelOption.STREAM_TIMEOUT` between chunks instead of the read timeout.
+        retry: Retry policy for failures before any output (see `mellea.backends._policy`).
+        max_concurrency: Requests in flight at once; more wait their turn.
+    """
+
+    provider: ClassVar[str] = "ollama"
+    native_aliases: ClassVar[Mapping[str, str]] = {
+        "num_predict": ModelOption.MAX_NEW_TOKENS,
+        "seed": ModelOption.SEED,
+        "stop": ModelOption.STOP_SEQUENCES,
+        "num_ctx": ModelOption.CONTEXT_WINDOW,
+        "think": ModelOption.THINKING,
+    }
+
+    def __init__(
+        self,
+        model_id: str | ModelIdentifier = DEFAULT_OLLAMA_MODEL,
+        *,
+        base_url: str | None = None,
+        model_options: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        retry: RetryPolicy | None = None,
+        max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(model_id, model_options=model_options)
+        self.base_url = ollama_base_url(base_url)
+        self._http = HttpEndpoint(
+            self.base_url,
+            service="Ollama",
+            unavailable_hint=(
+                "Start it with `ollama serve`, set OLLAMA_HOST, or use "
+                "start_session('local') for the embedded model."
+            ),
+            timeout=timeout, retry=retry, max_concurrency=max_concurrency, transport=transport,
+        )  # fmt: skip
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def _payload(self, call: ChatCall) -> dict[str, Any]:
+        opts = call.options
+        if opts.tools:
+            raise InvalidOptionError("tool calling is not available on this backend yet")
+        options: dict[str, Any] = {}
+        payload: dict[str, Any] = {
+            "model": self.model_id,
+            "messages": [_wire_message(m) for m in call.messages],
+            "stream": opts.stream,
+        }
+        for key, value in opts.extra.items():
+            (payload if key in _TOP_LEVEL_KEYS else options)[key] = value
+        if opts.temperature is not None:
+            options["temperature"] = opts.temperature
+        if opts.max_tokens is not None:
+            options["num_predict"] = opts.max_tokens
+        if opts.seed is not None:
+            options["seed"] = opts.seed
+        if opts.stop:
+            options["stop"] = opts.stop
+        if opts.context_window is not None:
+            options["num_ctx"] = opts.context_window
+        if opts.thinking is not None:
+            payload["think"] = opts.thinking
+        if call.json_schema is not None:
+            payload["format"] = call.json_schema
+        if options:
+            payload["options"] = options
+        return payload
+
+    async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
+        payload = self._payload(call)
+        if not call.options.stream:
+            data = await self._http.post_json("/api/chat", payload, mot)
+            self._absorb(data, mot)
+            return
+        http = self._http
+        async with http.open(
+            "/api/chat", payload, mot, read_timeout=call.options.stream_timeout
+        ) as response:
+            async for line in http.iter_lines(response):
+                data = decode_json_line(line, "Ollama")
+                self._absorb(data, mot)
+                if data.get("done"):
+                    return
+        raise BackendError("Ollama ended the stream without its final `done` line")
+
+    @staticmethod
+    def _absorb(data: Any, mot: ModelOutputThunk[Any]) -> None:
+        if not isinstance(data, dict):
+            raise BackendError(f"Ollama sent an unexpected object: {data!r:.200}")
+        if "error" in data:
+            raise BackendError(f"Ollama reported an error: {data['error']}")
+        message = data.get("message") or {}
+        content = message.get("content")
+        if content:
+            mot._feed(content)
+        if message.get("thinking"):
+            thinking = mot.generation.extra.get("thinking", "")
+            mot.generation.extra["thinking"] = thinking + message["thinking"]
+        if data.get("done"):
+            gen = mot.generation
+            prompt, completion = data.get("prompt_eval_count", 0), data.get("eval_count", 0)
+            gen.usage = {
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "total_tokens": prompt + completion,
+            }
+            if data.get("done_reason"):
+                gen.finish_reasons = [data["done_reason"]]
+
+
+def _wire_message(message: ChatMessage) -> dict[str, Any]:
+    """OpenAI-style message -> Ollama's (tool-call arguments are objects, not strings)."""
+    if "tool_calls" not in message and "tool_call_id" not in message:
+        return message
+    import json
+
+    out = {k: v for k, v in message.items() if k not in ("tool_calls", "tool_call_id")}
+    if "tool_calls" in message:
+        out["tool_calls"] = [
+            {"function": {"name": c["function"]["name"],
+                          "arguments": json.loads(c["function"]["arguments"] or "{}")}}
+            for c in message["tool_calls"]
+        ]  # fmt: skip
+    return out
+
+
+__all__ = ["DEFAULT_OLLAMA_MODEL", "OllamaModelBackend", "ollama_base_url"]

@@ -1,0 +1,396 @@
+"""`ModelOutputThunk`: the lazy, streamable result of one generation.
+
+A thunk is returned before its generation finishes. The generation (a *producer*: an
+asyncio task on mellea's I/O loop, or the embedded engine's thread) feeds text into it with
+`_feed` and ends it with `_resolve` or `_fail`. Readers, on any event loop or thread,
+observe it with `avalue()`, `astream()`, `async for`, or (blocking) `str()`.
+
+Thread-safety: the producer may live on another thread than the reader, so the few state
+transitions happen under a per-thunk lock and wake-ups of readers go through their own
+loop (`call_soon_threadsafe`) unless they are on the producer's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import threading
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, Protocol
+
+from .base import CBlock, Component, S
+from .errors import ConcurrentReadError, GenerationCancelled, MelleaError
+
+if TYPE_CHECKING:
+    from typing import Self
+
+
+class GenerationHandle(Protocol):
+    """The running generation behind a thunk, as the thunk needs to see it."""
+
+    def cancel(self) -> None:
+        """Ask the generation to stop (thread-safe, non-blocking)."""
+
+    async def wait_stopped(self) -> None:
+        """Return once the generation has really stopped (awaitable from any loop)."""
+
+
+@dataclass
+class GenerationMetadata:
+    """What the backend reported about a generation."""
+
+    usage: dict[str, int] | None = None
+    """`prompt_tokens`, `completion_tokens`, `total_tokens` (OpenAI naming)."""
+    model: str | None = None
+    provider: str | None = None
+    ttfb_ms: float | None = None
+    """Time to the first streamed chunk, in milliseconds (streaming only)."""
+    streaming: bool = False
+    finish_reasons: list[str] | None = None
+    response_id: str | None = None
+    attempts: int = 1
+    """How many HTTP attempts the call took (>1 after retries)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ModelToolCall:
+    """A tool call the model asked for: `name`, the Python callable, parsed `args`."""
+
+    name: str
+    func: Callable[..., Any] | None
+    args: dict[str, Any]
+    call_id: str | None = None
+
+    def call_func(self) -> Any:
+        """Run the tool with the model's arguments."""
+        if self.func is None:
+            raise LookupError(f"no tool named {self.name!r} was offered to the model")
+        return self.func(**self.args)
+
+
+class _State(enum.Enum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+# A reader waiting for news: its loop, its future, and the thread running that loop.
+_Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]", int]
+
+
+def _set_pending(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+def _wake(waiter: _Waiter) -> None:
+    loop, fut, thread_id = waiter
+    if thread_id == threading.get_ident():
+        _set_pending(fut)
+    elif not loop.is_closed():
+        loop.call_soon_threadsafe(_set_pending, fut)
+
+
+class ModelOutputThunk(CBlock, Generic[S]):
+    """The output of a model call; may still be generating.
+
+    - `is_computed()` — True once the whole value is known; `.value` is None until then.
+    - `await avalue()` — wait for the value (raises the generation's error, if any).
+      Cancelling the awaiting coroutine cancels the generation, as awaiting an
+      `asyncio.Task` does; wrap it in `asyncio.shield` to let the generation go on.
+    - `await astream()` — the text produced since the previous call; the chunks of one
+      thunk concatenate to exactly `.value`. On a thunk that is already computed (and not
+      yet read) it returns the whole value. Once everything was read it returns "".
+    - `async for delta in mot` — the same deltas; `async with mot:` cancels the
+      generation if the block is left before it finished.
+    - One reader at a time: a second task reading the stream while the first is alive
+      gets `ConcurrentReadError`.
+    - `str(mot)` waits for the value (blocking the calling thread) and returns it.
+    """
+
+    def __init__(
+        self,
+        value: str | None = None,
+        meta: dict[str, Any] | None = None,
+        parsed_repr: S | None = None,
+        tool_calls: dict[str, ModelToolCall] | None = None,
+    ) -> None:
+        super().__init__(value, meta)
+        self.parsed_repr: S | None = parsed_repr
+        self.tool_calls: dict[str, ModelToolCall] | None = tool_calls
+        self.generation = GenerationMetadata()
+        self._state = _State.PENDING if value is None else _State.DONE
+        self._parts: list[str] = [value] if value else []
+        self._error: MelleaError | None = None
+        self._lock = threading.Lock()
+        self._read_idx = 0
+        self._reader: asyncio.Task[Any] | None = None
+        self._stream_waiter: _Waiter | None = None
+        self._done_waiters: list[_Waiter] = []
+        self._done_event: threading.Event | None = None
+        self._handle: GenerationHandle | None = None
+        # What produced it (for last_prompt(), repair loops and debugging).
+        self._action: Component[Any] | CBlock | None = None
+        self._prompt: Any = None
+        self._model_options: dict[str, Any] | None = None
+
+    # ----- reading ---------------------------------------------------------------
+
+    def is_computed(self) -> bool:
+        """True once the full value is available."""
+        return self._state is _State.DONE
+
+    @property
+    def value(self) -> str | None:
+        """The full text once computed, else None."""
+        return self._underlying_value if self._state is _State.DONE else None
+
+    @value.setter
+    def value(self, v: str) -> None:
+        with self._lock:
+            self._underlying_value = v
+            self._parts = [v] if v else []
+            self._read_idx = 0
+            self._state = _State.DONE
+            self._error = None
+
+    @property
+    def partial_value(self) -> str:
+        """Everything generated so far (the whole value once computed)."""
+        with self._lock:
+            return "".join(self._parts)
+
+    @property
+    def error(self) -> MelleaError | None:
+        """The error the generation ended with, if it failed or was cancelled."""
+        return self._error
+
+    def is_cancelled(self) -> bool:
+        """True if the generation was cancelled before it finished."""
+        return self._state is _State.CANCELLED
+
+    async def avalue(self) -> str:
+        """Wait for the generation and return the full text."""
+        if self._state is _State.PENDING:
+            await self._wait_settled()
+        return self._settled_value()
+
+    async def astream(self) -> str:
+        """Return the text generated since the previous call, waiting for some if needed."""
+        self._claim_reader()
+        while True:
+            with self._lock:
+                end = len(self._parts)
+                if self._read_idx < end:
+                    chunk = "".join(self._parts[self._read_idx : end])
+                    self._read_idx = end
+                    return chunk
+                state = self._state
+                if state is _State.PENDING:
+                    if self._stream_waiter is not None:
+                        raise ConcurrentReadError(
+                            "another coroutine is already reading this thunk's stream; "
+                            "a thunk has a single reader"
+                        )
+                    self._check_has_producer()
+                    loop = asyncio.get_running_loop()
+                    fut: asyncio.Future[None] = loop.create_future()
+                    self._stream_waiter = (loop, fut, threading.get_ident())
+            if state is _State.DONE:
+                return ""
+            if state is not _State.PENDING:
+                raise self._raised_error()
+            try:
+                await fut
+            finally:
+                self._stream_waiter = None
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        self._claim_reader()
+        return self
+
+    async def __anext__(self) -> str:
+        chunk = await self.astream()
+        if chunk:
+            return chunk
+        raise StopAsyncIteration
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._state is _State.PENDING:
+            await self.acancel()
+
+    def __str__(self) -> str:
+        if self._state is _State.PENDING:
+            self._block_until_settled()
+        return self._settled_value()
+
+    def __repr__(self) -> str:
+        if self._state is _State.DONE:
+            return f"ModelOutputThunk({self._underlying_value!r})"
+        return f"ModelOutputThunk(<{self._state.value}>, partial={self.partial_value!r})"
+
+    # ----- cancelling -------------------------------------------------------------
+
+    def cancel(self) -> bool:
+        """Stop the generation; the text produced so far stays in `partial_value`.
+
+        Returns False if the thunk had already finished.
+        """
+        if self._state is not _State.PENDING:
+            return False
+        handle = self._handle
+        self._fail(GenerationCancelled("the generation was cancelled"), cancelled=True)
+        if handle is not None:
+            handle.cancel()
+        return True
+
+    async def acancel(self) -> None:
+        """Stop the generation and wait until it has really stopped (request aborted)."""
+        self.cancel()
+        if self._handle is not None:
+            await self._handle.wait_stopped()
+
+    # ----- producer side (backends, strategies) -----------------------------------
+
+    def _attach(self, handle: GenerationHandle) -> None:
+        self._handle = handle
+
+    def _feed(self, delta: str) -> None:
+        """Append generated text. Thread-safe; ignored once the thunk has settled."""
+        if not delta:
+            return
+        with self._lock:
+            if self._state is not _State.PENDING:
+                return
+            self._parts.append(delta)
+            waiter, self._stream_waiter = self._stream_waiter, None
+        if waiter is not None:
+            _wake(waiter)
+
+    def _resolve(self, parsed_repr: Any = None) -> bool:
+        """Mark the generation complete: the value is the text fed so far."""
+        with self._lock:
+            if self._state is not _State.PENDING:
+                return False
+            self._underlying_value = "".join(self._parts)
+            if parsed_repr is not None:
+                self.parsed_repr = parsed_repr
+            self._state = _State.DONE
+            waiters = self._take_waiters()
+        self._wake_all(waiters)
+        return True
+
+    def _fail(self, error: MelleaError, *, cancelled: bool = False) -> bool:
+        """Mark the generation failed; the error carries the partial output."""
+        with self._lock:
+            if self._state is not _State.PENDING:
+                return False
+            error.partial_output = "".join(self._parts)
+            self._error = error
+            self._state = _State.CANCELLED if cancelled else _State.FAILED
+            waiters = self._take_waiters()
+        self._wake_all(waiters)
+        return True
+
+    # ----- internals ---------------------------------------------------------------
+
+    def _take_waiters(self) -> list[_Waiter]:
+        waiters = self._done_waiters
+        self._done_waiters = []
+        if self._stream_waiter is not None:
+            waiters.append(self._stream_waiter)
+            self._stream_waiter = None
+        return waiters
+
+    def _wake_all(self, waiters: list[_Waiter]) -> None:
+        for waiter in waiters:
+            _wake(waiter)
+        if self._done_event is not None:
+            self._done_event.set()
+
+    def _check_has_producer(self) -> None:
+        if self._handle is None:
+            raise RuntimeError(
+                "this ModelOutputThunk has no generation attached and no value; "
+                "thunks come from backends (m.ainstruct(...), backend.generate_from_context)"
+            )
+
+    def _claim_reader(self) -> None:
+        task = asyncio.current_task()
+        owner = self._reader
+        if owner is not None and owner is not task and not owner.done():
+            raise ConcurrentReadError(
+                "this thunk's stream is already being read by another task; "
+                "a thunk has a single reader"
+            )
+        self._reader = task
+
+    async def _wait_quietly(self) -> None:
+        """Wait until settled without raising its error or cancelling it if we are cancelled."""
+        if self._state is _State.PENDING:
+            await self._wait_settled(propagate_cancel=False)
+
+    async def _wait_settled(self, *, propagate_cancel: bool = True) -> None:
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        with self._lock:
+            if self._state is not _State.PENDING:
+                return
+            self._check_has_producer()
+            self._done_waiters.append((loop, fut, threading.get_ident()))
+        try:
+            await fut
+        except asyncio.CancelledError:
+            # Like awaiting a Task: the awaiting coroutine's cancellation cancels the work.
+            if propagate_cancel:
+                self.cancel()
+            raise
+
+    def _block_until_settled(self) -> None:
+        with self._lock:
+            if self._state is not _State.PENDING:
+                return
+            self._check_has_producer()
+            if self._done_event is None:
+                self._done_event = threading.Event()
+            event = self._done_event
+        _ensure_not_on_io_thread()
+        event.wait()
+
+    def _settled_value(self) -> str:
+        if self._state is _State.DONE:
+            return self._underlying_value or ""
+        raise self._raised_error()
+
+    def _raised_error(self) -> MelleaError:
+        assert self._error is not None
+        return self._error
+
+
+_io_thread_check: Callable[[], None] | None = None
+
+
+def set_io_thread_check(check: Callable[[], None]) -> None:
+    """Install the check that refuses to block mellea's own I/O thread (set by the portal)."""
+    global _io_thread_check
+    _io_thread_check = check
+
+
+def _ensure_not_on_io_thread() -> None:
+    if _io_thread_check is not None:
+        _io_thread_check()
+
+
+__all__ = ["GenerationHandle", "GenerationMetadata", "ModelOutputThunk", "ModelToolCall"]

@@ -1,0 +1,1 @@
+"""Small utilities: the sync-over-async portal, thunk helpers, templating."""

@@ -1,0 +1,1 @@
+"""What users call: sessions, contexts, components, the functional API."""

@@ -1,0 +1,104 @@
+"""`Instruction`: the component behind `m.instruct(...)`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ...core.base import CBlock, Component
+from ...core.requirement import Requirement
+from ...core.thunk import ModelOutputThunk
+from ...helpers.templating import render
+
+
+def _text(item: str | CBlock | Component[Any]) -> str:
+    if isinstance(item, str):
+        return item
+    if isinstance(item, CBlock):
+        return str(item.value or "")
+    formatted = item.format_for_llm()
+    return formatted if isinstance(formatted, str) else str(formatted.args)
+
+
+def as_requirement(r: str | Requirement) -> Requirement:
+    return r if isinstance(r, Requirement) else Requirement(r)
+
+
+class Instruction(Component[str]):
+    """A task for the model: description, requirements, examples and grounding context.
+
+    `{{name}}` placeholders in the description (and examples, context) are filled from
+    `user_variables` (Jinja2 syntax).
+    """
+
+    def __init__(
+        self,
+        description: str | CBlock | None = None,
+        *,
+        requirements: Sequence[str | Requirement] | None = None,
+        icl_examples: Sequence[str | CBlock] | None = None,
+        grounding_context: Mapping[str, str | CBlock | Component[Any]] | None = None,
+        user_variables: Mapping[str, Any] | None = None,
+        prefix: str | CBlock | None = None,
+        output_prefix: str | CBlock | None = None,
+        images: list[Any] | None = None,
+    ) -> None:
+        variables = dict(user_variables or {})
+
+        def fill(text: str) -> str:
+            return render(text, variables) if variables else text
+
+        desc = description.value if isinstance(description, CBlock) else description
+        self.description = fill(desc) if desc is not None else None
+        self.requirements = [as_requirement(r) for r in (requirements or [])]
+        for r in self.requirements:
+            if r.description and variables:
+                r.description = fill(r.description)
+        self.icl_examples = [fill(_text(e)) for e in (icl_examples or [])]
+        self.grounding_context: dict[str, str | CBlock | Component[Any]] = {
+            k: (fill(v) if isinstance(v, str) else v) for k, v in (grounding_context or {}).items()
+        }
+        self.prefix = _text(prefix) if prefix is not None else None
+        self.output_prefix = _text(output_prefix) if output_prefix is not None else None
+        self.images = images
+        self.user_variables = variables
+        self.repair_string: str | None = None
+
+    def parts(self) -> list[Component[Any] | CBlock]:
+        found: list[Component[Any] | CBlock] = list(self.requirements)
+        found.extend(v for v in self.grounding_context.values() if not isinstance(v, str))
+        return found
+
+    def copy_and_repair(self, repair_string: str) -> Instruction:
+        """A copy of this instruction carrying feedback about a failed attempt."""
+        clone = object.__new__(Instruction)
+        clone.__dict__.update(self.__dict__)
+        clone.repair_string = repair_string
+        return clone
+
+    def format_for_llm(self) -> str:
+        sections: list[str] = []
+        if self.prefix:
+            sections.append(self.prefix)
+        if self.description:
+            sections.append(self.description)
+        shown = [r.description for r in self.requirements if r.description and not r.check_only]
+        if shown:
+            sections.append("Requirements:\n" + "\n".join(f"- {d}" for d in shown))
+        if self.icl_examples:
+            examples = "\n".join(f"<example>\n{e}\n</example>" for e in self.icl_examples)
+            sections.append("Examples:\n" + examples)
+        if self.grounding_context:
+            ctx = "\n".join(f"[{k}]\n{_text(v)}" for k, v in self.grounding_context.items())
+            sections.append("Use this context:\n" + ctx)
+        if self.repair_string:
+            sections.append(self.repair_string)
+        if self.output_prefix:
+            sections.append(self.output_prefix)
+        return "\n\n".join(sections)
+
+    def _parse(self, computed: ModelOutputThunk[Any]) -> str:
+        return computed.value or ""
+
+    def __repr__(self) -> str:
+        return f"Instruction({self.description!r}, requirements={len(self.requirements)})"

@@ -1,0 +1,176 @@
+"""The functional API: session operations as functions of (context, backend).
+
+Each function takes a context and returns the result with the *new* context; nothing is
+stored anywhere. `MelleaSession` is a thin stateful layer over these. The `a*` functions
+are the implementation; the sync ones run them on mellea's I/O loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..core.base import CBlock, Component
+from ..core.errors import InvalidOptionError
+from ..core.message import Message, Role
+from ..core.requirement import Requirement
+from ..core.thunk import ModelOutputThunk
+from ..helpers.portal import run_sync
+from .components.instruction import Instruction
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from ..core.backend import Backend
+    from ..core.context import Context
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "<default>"
+
+
+UNSET: Any = _Unset()
+"""`strategy=` not given: the operation's default strategy applies."""
+
+
+def _check_action(action: object) -> None:
+    if not isinstance(action, Component | CBlock):
+        raise TypeError(f"act() takes a Component or CBlock, got {type(action).__name__}")
+
+
+def _check_sampling(
+    requirements: Sequence[Any] | None, strategy: Any, return_results: bool
+) -> None:
+    # Requirements and strategies get their meaning from mellea.stdlib.sampling; until a
+    # strategy runs them they must not be silently ignored.
+    if requirements or return_results or (strategy is not None and strategy is not UNSET):
+        raise InvalidOptionError(
+            "requirements=, strategy= and return_sampling_results= need the sampling layer, "
+            "which this build of mellea does not include yet"
+        )
+
+
+async def aact(
+    action: Component[Any] | CBlock,
+    context: Context,
+    backend: Backend,
+    *,
+    requirements: Sequence[Requirement | str] | None = None,
+    strategy: Any = UNSET,
+    return_sampling_results: bool = False,
+    format: type[BaseModel] | None = None,
+    model_options: Mapping[str, Any] | None = None,
+    tool_calls: bool = False,
+    await_result: bool = False,
+) -> tuple[ModelOutputThunk[Any], Context]:
+    """Start `action` on `backend` given `context`; returns (thunk, new context) at once.
+
+    The thunk is uncomputed unless `await_result=True`.
+    """
+    _check_action(action)
+    _check_sampling(requirements, strategy, return_sampling_results)
+    mot, new_ctx = await backend.generate_from_context(
+        action, context, format=format, model_options=dict(model_options or {}),
+        tool_calls=tool_calls,
+    )  # fmt: skip
+    if await_result:
+        await mot.avalue()
+    return mot, new_ctx
+
+
+async def ainstruct(
+    description: str,
+    context: Context,
+    backend: Backend,
+    *,
+    requirements: Sequence[Requirement | str] | None = None,
+    icl_examples: Sequence[str | CBlock] | None = None,
+    grounding_context: Mapping[str, str | CBlock | Component[Any]] | None = None,
+    user_variables: Mapping[str, Any] | None = None,
+    prefix: str | CBlock | None = None,
+    output_prefix: str | CBlock | None = None,
+    images: list[Any] | None = None,
+    strategy: Any = UNSET,
+    return_sampling_results: bool = False,
+    format: type[BaseModel] | None = None,
+    model_options: Mapping[str, Any] | None = None,
+    tool_calls: bool = False,
+    await_result: bool = False,
+) -> tuple[ModelOutputThunk[Any], Context]:
+    """Build an `Instruction` and `aact` it."""
+    if not isinstance(description, str | CBlock):
+        raise TypeError(f"instruct() takes a str description, got {type(description).__name__}")
+    if isinstance(description, str) and not description.strip() and not user_variables:
+        raise InvalidOptionError("instruct() needs a non-empty description")
+    instruction = Instruction(
+        description, requirements=requirements, icl_examples=icl_examples,
+        grounding_context=grounding_context, user_variables=user_variables, prefix=prefix,
+        output_prefix=output_prefix, images=images,
+    )  # fmt: skip
+    return await aact(
+        instruction, context, backend, requirements=instruction.requirements,
+        strategy=strategy, return_sampling_results=return_sampling_results, format=format,
+        model_options=model_options, tool_calls=tool_calls, await_result=await_result,
+    )  # fmt: skip
+
+
+async def achat(
+    content: str,
+    context: Context,
+    backend: Backend,
+    *,
+    role: Role = "user",
+    images: list[Any] | None = None,
+    user_variables: Mapping[str, Any] | None = None,
+    format: type[BaseModel] | None = None,
+    model_options: Mapping[str, Any] | None = None,
+    tool_calls: bool = False,
+) -> tuple[Message, Context]:
+    """Send one chat message; returns the reply `Message` (awaited) and the new context."""
+    mot, new_ctx = await aact(
+        chat_message(content, role, images, user_variables), context, backend, strategy=None,
+        format=format, model_options=model_options, tool_calls=tool_calls, await_result=True,
+    )  # fmt: skip
+    return reply_message(mot), new_ctx
+
+
+def chat_message(
+    content: str, role: Role, images: list[Any] | None, user_variables: Mapping[str, Any] | None
+) -> Message:
+    """The `Message` a chat call sends (`{{name}}` placeholders filled from user_variables)."""
+    if not isinstance(content, str):
+        raise TypeError(f"chat() takes a str, got {type(content).__name__}")
+    if user_variables:
+        from ..helpers.templating import render
+
+        content = render(content, dict(user_variables))
+    return Message(role, content, images=images)
+
+
+def reply_message(mot: ModelOutputThunk[Any]) -> Message:
+    """The reply of a computed chat thunk as a `Message`."""
+    reply = mot.parsed_repr
+    if isinstance(reply, Message):
+        return reply
+    return Message("assistant", mot.value or "", tool_calls=mot.tool_calls)
+
+
+def act(*args: Any, **kwargs: Any) -> tuple[ModelOutputThunk[Any], Context]:
+    """Blocking `aact` (the thunk is computed)."""
+    kwargs["await_result"] = True
+    return run_sync(aact(*args, **kwargs))
+
+
+def instruct(*args: Any, **kwargs: Any) -> tuple[ModelOutputThunk[Any], Context]:
+    """Blocking `ainstruct` (the thunk is computed)."""
+    kwargs["await_result"] = True
+    return run_sync(ainstruct(*args, **kwargs))
+
+
+def chat(*args: Any, **kwargs: Any) -> tuple[Message, Context]:
+    """Blocking `achat`."""
+    return run_sync(achat(*args, **kwargs))
+
+
+__all__ = ["UNSET", "aact", "achat", "act", "ainstruct", "chat", "instruct"]

@@ -1,0 +1,343 @@
+"""`MelleaSession` and `start_session`: a backend plus a context, and the methods users call.
+
+Every `a*` method is the implementation (it returns as soon as the work is started); the
+sync twin runs it on mellea's I/O loop and waits. Methods are thin: the work is in
+`mellea.stdlib.functional`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from ..core.base import CBlock, Component
+from ..core.context import Context
+from ..core.message import Message, Role
+from ..core.requirement import Requirement
+from ..core.thunk import ModelOutputThunk
+from ..helpers.portal import run_sync
+from . import functional as mfuncs
+from .context import SimpleContext
+from .functional import UNSET
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from pydantic import BaseModel
+
+    from ..core.backend import Backend
+
+logger = logging.getLogger("mellea")
+
+STALE_CONTEXT_WARNING = (
+    "Not using a SimpleContext with asynchronous requests could cause unexpected results "
+    "due to stale contexts. Ensure you await between requests."
+)
+
+_current_session: contextvars.ContextVar[MelleaSession | None] = contextvars.ContextVar(
+    "mellea_current_session", default=None
+)
+
+
+def get_session() -> MelleaSession:
+    """The session of the innermost enclosing `with`/`async with` session block."""
+    session = _current_session.get()
+    if session is None:
+        raise RuntimeError(
+            "no active mellea session: use `with mellea.start_session() as m:` "
+            "(or pass the session explicitly)"
+        )
+    return session
+
+
+def _drop_failed_turns(ctx: Context) -> Context:
+    """Forget trailing turns whose generation failed or was cancelled (nothing to carry)."""
+    while isinstance(ctx.node_data, ModelOutputThunk) and ctx.node_data.error is not None:
+        action_node = ctx.previous_node
+        before = action_node.previous_node if action_node is not None else None
+        ctx = before if before is not None else ctx.reset_to_new()
+    return ctx
+
+
+class MelleaSession:
+    """A backend and a context, with `instruct`/`chat`/`act` and their async twins."""
+
+    def __init__(self, backend: Backend, ctx: Context | None = None) -> None:
+        self.backend = backend
+        self.ctx: Context = ctx if ctx is not None else SimpleContext()
+        self._options_stack: list[dict[str, Any]] = []
+        self._warned_stale = False
+        self._token: contextvars.Token[MelleaSession | None] | None = None
+
+    # ----- lifecycle -----------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        self._token = _current_session.set(self)
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._reset_current()
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        self._token = _current_session.set(self)
+        return self
+
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._reset_current()
+        await self.aclose()
+
+    def _reset_current(self) -> None:
+        if self._token is not None:
+            _current_session.reset(self._token)
+            self._token = None
+
+    async def aclose(self) -> None:
+        """Close the backend (connections, engine handles)."""
+        await self.backend.aclose()
+
+    def close(self) -> None:
+        """Blocking `aclose()`."""
+        run_sync(self.aclose())
+
+    # ----- context and options -------------------------------------------------------
+
+    def reset(self) -> None:
+        """Clear the history, keeping the backend and options."""
+        self.ctx = self.ctx.reset_to_new()
+
+    def clone(self) -> MelleaSession:
+        """A session on the same backend starting from this session's current history."""
+        twin = type(self).__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        twin._options_stack = [dict(o) for o in self._options_stack]
+        twin._token = None
+        return twin
+
+    def last_prompt(self) -> list[dict[str, Any]] | None:
+        """The messages sent for the most recent generation in this context, if any."""
+        last = self.ctx.last_output()
+        return None if last is None else last._prompt
+
+    def push_model_options(self, model_options: Mapping[str, Any]) -> None:
+        """Apply `model_options` to every call until the matching `pop_model_options()`."""
+        self._options_stack.append(dict(model_options))
+
+    def pop_model_options(self) -> dict[str, Any]:
+        """Undo the last `push_model_options()`."""
+        if not self._options_stack:
+            raise IndexError("pop_model_options() without a matching push_model_options()")
+        return self._options_stack.pop()
+
+    def _options(self, per_call: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        if not self._options_stack:
+            return dict(per_call) if per_call else None
+        merged: dict[str, Any] = {}
+        for layer in self._options_stack:
+            merged.update(layer)
+        merged.update(per_call or {})
+        return merged
+
+    def _context_for_call(self) -> Context:
+        ctx = _drop_failed_turns(self.ctx)
+        if not isinstance(ctx, SimpleContext) and not self._warned_stale:
+            last = ctx.last_output()
+            if last is not None and not last.is_computed():
+                # Requests on a history-carrying context overlap. They stay correct (each
+                # turn waits for the previous reply), but say so once, as documented.
+                self._warned_stale = True
+                logger.warning(STALE_CONTEXT_WARNING)
+        return ctx
+
+    # ----- async API -------------------------------------------------------------------
+
+    async def aact(
+        self,
+        action: Component[Any] | CBlock,
+        *,
+        requirements: Sequence[Requirement | str] | None = None,
+        strategy: Any = UNSET,
+        return_sampling_results: bool = False,
+        format: type[BaseModel] | None = None,
+        model_options: Mapping[str, Any] | None = None,
+        tool_calls: bool = False,
+        await_result: bool = False,
+    ) -> ModelOutputThunk[Any]:
+        """Run any component; returns its thunk at once (computed if `await_result`)."""
+        ctx = self._context_for_call()
+        mot, self.ctx = await mfuncs.aact(
+            action, ctx, self.backend, requirements=requirements, strategy=strategy,
+            return_sampling_results=return_sampling_results, format=format,
+            model_options=self._options(model_options), tool_calls=tool_calls,
+            await_result=await_result,
+        )  # fmt: skip
+        return mot
+
+    async def ainstruct(
+        self,
+        description: str,
+        *,
+        requirements: Sequence[Requirement | str] | None = None,
+        icl_examples: Sequence[str | CBlock] | None = None,
+        grounding_context: Mapping[str, str | CBlock | Component[Any]] | None = None,
+        user_variables: Mapping[str, Any] | None = None,
+        prefix: str | CBlock | None = None,
+        output_prefix: str | CBlock | None = None,
+        images: list[Any] | None = None,
+        strategy: Any = UNSET,
+        return_sampling_results: bool = False,
+        format: type[BaseModel] | None = None,
+        model_options: Mapping[str, Any] | None = None,
+        tool_calls: bool = False,
+        await_result: bool = False,
+    ) -> ModelOutputThunk[Any]:
+        """Ask the model to do something; returns the (uncomputed) thunk at once."""
+        ctx = self._context_for_call()
+        mot, self.ctx = await mfuncs.ainstruct(
+            description, ctx, self.backend, requirements=requirements,
+            icl_examples=icl_examples, grounding_context=grounding_context,
+            user_variables=user_variables, prefix=prefix, output_prefix=output_prefix,
+            images=images, strategy=strategy, return_sampling_results=return_sampling_results,
+            format=format, model_options=self._options(model_options), tool_calls=tool_calls,
+            await_result=await_result,
+        )  # fmt: skip
+        return mot
+
+    async def achat(
+        self,
+        content: str,
+        role: Role = "user",
+        *,
+        images: list[Any] | None = None,
+        user_variables: Mapping[str, Any] | None = None,
+        format: type[BaseModel] | None = None,
+        model_options: Mapping[str, Any] | None = None,
+        tool_calls: bool = False,
+    ) -> Message:
+        """Send a chat message and return the model's reply (`str(reply)` is its text).
+
+        The turn enters the context before the reply is awaited, so overlapping calls on a
+        `ChatContext` each see the earlier turns, in call order.
+        """
+        message = mfuncs.chat_message(content, role, images, user_variables)
+        mot = await self.aact(
+            message, strategy=None, format=format, model_options=model_options,
+            tool_calls=tool_calls,
+        )  # fmt: skip
+        await mot.avalue()
+        return mfuncs.reply_message(mot)
+
+    # ----- sync twins --------------------------------------------------------------------
+
+    def act(self, action: Component[Any] | CBlock, **kwargs: Any) -> ModelOutputThunk[Any]:
+        """Blocking `aact`: the returned thunk is computed."""
+        kwargs["await_result"] = True
+        return run_sync(self.aact(action, **kwargs))
+
+    def instruct(self, description: str, **kwargs: Any) -> ModelOutputThunk[Any]:
+        """Blocking `ainstruct`: the returned thunk is computed."""
+        kwargs["await_result"] = True
+        return run_sync(self.ainstruct(description, **kwargs))
+
+    def chat(self, content: str, role: Role = "user", **kwargs: Any) -> Message:
+        """Blocking `achat`."""
+        return run_sync(self.achat(content, role, **kwargs))
+
+    def __repr__(self) -> str:
+        return f"MelleaSession(backend={type(self.backend).__name__}({self.backend.model_id!r}), ctx={self.ctx!r})"
+
+
+# ----- start_session ------------------------------------------------------------------------
+
+_BACKENDS = {
+    "ollama": ("mellea.backends.ollama", "OllamaModelBackend"),
+    "openai": ("mellea.backends.openai", "OpenAIBackend"),
+    "litellm": ("mellea.backends.litellm", "LiteLLMBackend"),
+    "local": ("mellea.backends.local", "LocalBackend"),
+}
+_UNSUPPORTED = {
+    "hf": "the Hugging Face backend is not part of this implementation; use 'local' (GGUF "
+    "models in-process) or serve the model with vLLM and use 'openai'",
+    "watsonx": "use 'litellm' with a watsonx/... model id, or 'openai' with its endpoint",
+}
+_auto_choice_logged = False
+
+
+def _ollama_reachable(timeout: float = 0.5) -> str | None:
+    """The Ollama base URL if a server answers `/api/version` there, else None."""
+    import http.client
+    import json
+    from urllib.parse import urlsplit
+
+    from ..backends.ollama import ollama_base_url
+
+    base = ollama_base_url()
+    parts = urlsplit(base)
+    conn_cls = (
+        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    )
+    conn = conn_cls(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
+    try:
+        conn.request("GET", parts.path + "/api/version")
+        response = conn.getresponse()
+        ok = response.status == 200 and "version" in json.loads(response.read() or b"{}")
+    except (OSError, ValueError, http.client.HTTPException):
+        ok = False
+    finally:
+        conn.close()
+    return base if ok else None
+
+
+def _choose_default_backend() -> str:
+    global _auto_choice_logged
+    base = _ollama_reachable()
+    name = "ollama" if base else "local"
+    if not _auto_choice_logged:
+        _auto_choice_logged = True
+        if base:
+            logger.info("mellea: using the Ollama server at %s", base)
+        else:
+            logger.info("mellea: no Ollama server reachable; using the embedded local model")
+    return name
+
+
+def start_session(
+    backend_name: str | None = None,
+    model_id: Any = None,
+    ctx: Context | None = None,
+    *,
+    model_options: Mapping[str, Any] | None = None,
+    **backend_kwargs: Any,
+) -> MelleaSession:
+    """A session with a backend chosen by name.
+
+    `backend_name`: "ollama", "openai", "litellm" or "local"; None picks Ollama when a
+    server answers at `OLLAMA_HOST` (default 127.0.0.1:11434), else the embedded model.
+    `model_id` defaults to the backend's default model; `ctx` to `SimpleContext()`;
+    `model_options` apply to every call; other keyword arguments go to the backend.
+    """
+    import importlib
+
+    name = _choose_default_backend() if backend_name is None else backend_name.lower()
+    if name in _UNSUPPORTED:
+        raise ValueError(f"backend {backend_name!r} is not available: {_UNSUPPORTED[name]}")
+    if name not in _BACKENDS:
+        raise ValueError(
+            f"unknown backend {backend_name!r}; choose one of {', '.join(sorted(_BACKENDS))}"
+        )
+    module_name, class_name = _BACKENDS[name]
+    backend_cls = getattr(importlib.import_module(module_name), class_name)
+    if model_id is not None:
+        backend_kwargs["model_id"] = model_id
+    backend = backend_cls(model_options=model_options, **backend_kwargs)
+    return MelleaSession(backend, ctx)
+
+
+__all__ = ["STALE_CONTEXT_WARNING", "MelleaSession", "get_session", "start_session"]
