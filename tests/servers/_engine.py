@@ -251,8 +251,8 @@ async def serve_generation(
         await asyncio.sleep(reply.stall_before_headers)
     if plan.error is not None:
         status, error = plan.error
-        if plan.ttft > 0:
-            await asyncio.sleep(plan.ttft)
+        if reply is not None and reply.ttft:  # errors skip the server-wide ttft
+            await asyncio.sleep(reply.ttft)
         conn.send(status, adapter.error_body(status, error), JSON_TYPE, headers)
         return
     n = adapter.n_events()
@@ -263,7 +263,7 @@ async def serve_generation(
         if adapter.req.stream:
             await _stream(conn, adapter, timing, headers, faults, n)
         else:
-            await _whole(conn, adapter, timing, headers, faults, n)
+            await _whole(conn, adapter, timing, headers, faults)
     except Aborted:
         return
 
@@ -307,7 +307,6 @@ async def _whole(
     timing: Timing,
     headers: list[tuple[str, str]],
     faults: _Faults | None,
-    n: int,
 ) -> None:
     plan = adapter.plan
     generation = len(plan.tokens) * plan.token_delay

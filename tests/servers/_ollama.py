@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from ._engine import Adapter, GenRequest, Timing, serve_generation
+from ._engine import Adapter, GenRequest, Plan, Timing, serve_generation
 
 if TYPE_CHECKING:
     from ._core import Ctx, LoopbackApp
@@ -64,7 +64,7 @@ _DEFAULT_ERRORS = {
 class OllamaAdapter(Adapter):
     stream_content_type = NDJSON
 
-    def __init__(self, plan: Any, req: GenRequest, seq: int, *, generate: bool) -> None:
+    def __init__(self, plan: Plan, req: GenRequest, seq: int, *, generate: bool) -> None:
         super().__init__(plan, req, seq)
         self.generate = generate
         self._tool_calls = [
@@ -195,8 +195,7 @@ async def _generation(app: LoopbackApp, ctx: Ctx, generate: bool) -> None:
     if generate and not req.last_user:
         # Ollama answers an empty prompt by (re)loading the model.
         obj = {"model": req.model, "created_at": _created_at(), "response": ""}
-        obj.update({"done": True, "done_reason": "load"})
-        ctx.conn.send_json(200, obj)
+        ctx.conn.send_json(200, {**obj, "done": True, "done_reason": "load"})
         return
     plan, seq = app.plan(req, ctx, tool_finish="stop")
     adapter = OllamaAdapter(plan, req, seq, generate=generate)

@@ -52,7 +52,7 @@ class OpenAIAdapter(Adapter):
         super().__init__(plan, req, seq)
         self.id = f"chatcmpl-loopback{seq:08d}"
         self.created = int(time.time())
-        self._calls = [
+        self._calls: list[dict[str, Any]] = [
             {
                 "id": f"call_lb{seq:06d}{i:03d}",
                 "type": "function",
@@ -66,8 +66,12 @@ class OpenAIAdapter(Adapter):
         self._deltas: list[dict[str, Any]] = [{"content": t} for t in plan.tokens]
         for i, call in enumerate(self._calls):
             fn = call["function"]
-            head = {"index": i, "id": call["id"], "type": "function"}
-            head["function"] = {"name": fn["name"], "arguments": ""}
+            head = {
+                "index": i,
+                "id": call["id"],
+                "type": "function",
+                "function": {"name": fn["name"], "arguments": ""},
+            }
             self._deltas.append({"tool_calls": [head]})
             for piece in tokenize_json(fn["arguments"]):
                 self._deltas.append(

@@ -19,6 +19,7 @@ from tests.servers import fixtures as _fixtures
 pytestmark = pytest.mark.timeout(30)
 
 loopback = _fixtures.loopback
+loopback_session = _fixtures.loopback_session
 
 OLLAMA = "/api/chat"
 OPENAI = "/v1/chat/completions"
@@ -610,6 +611,19 @@ def test_timing_fields(loopback: LoopbackServer, client: httpx.Client) -> None:
     assert whole_rec.body["stream"] is False and whole_rec.status == 200
 
 
+def test_reply_timing_overrides(loopback: LoopbackServer, client: httpx.Client) -> None:
+    loopback.configure(ttft=0.3, tokens=3)
+    loopback.enqueue(Reply(ttft=0.0, token_delay=0.05), Reply(status=503))
+    client.post(OLLAMA, json=chat("x"))
+    t0 = time.monotonic()
+    assert client.post(OLLAMA, json=chat("x")).status_code == 503
+    assert time.monotonic() - t0 < 0.2  # errors skip the server-wide ttft
+    rec = loopback.stats().requests[0]
+    assert rec.first_byte is not None and rec.finished is not None
+    assert rec.first_byte - rec.started < 0.1
+    assert 0.1 <= rec.finished - rec.started < 0.3
+
+
 async def test_client_disconnect_is_detected(loopback: LoopbackServer) -> None:
     loopback.configure(tokens=100, token_delay=0.02)
     async with httpx.AsyncClient(base_url=loopback.url, timeout=5.0) as c:
@@ -710,6 +724,14 @@ def test_subprocess_mode_start_stop() -> None:
         srv.stop()
     assert srv.returncode is None and not srv.is_alive()
     srv.stop()  # idempotent
+
+
+def test_session_fixture(loopback_session: LoopbackServer) -> None:
+    loopback_session.reset()
+    with httpx.Client(base_url=loopback_session.url) as c:
+        assert _ollama_text(c, "s") == "Echo: s"
+    assert loopback_session.stats().total_requests == 1
+    loopback_session.reset()
 
 
 def test_thread_mode_leaves_no_thread_behind() -> None:
