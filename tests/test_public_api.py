@@ -1,0 +1,54 @@
+"""The public surface: import paths the spec uses, and a light `import mellea`."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+PUBLIC = {
+    "mellea": ["start_session", "MelleaSession", "ModelOutputThunk", "CBlock", "ModelOption",
+               "model_ids", "get_session", "MelleaError"],
+    "mellea.backends": ["ModelOption", "model_ids", "Backend"],
+    "mellea.backends.ollama": ["OllamaModelBackend"],
+    "mellea.core": ["CBlock", "Component", "Context", "ModelOutputThunk", "Backend",
+                    "ComponentParseError", "ContextTurn"],
+    "mellea.stdlib.context": ["SimpleContext", "ChatContext"],
+    "mellea.stdlib.components": ["Instruction", "Message", "SimpleComponent"],
+    "mellea.stdlib.session": ["MelleaSession", "start_session", "get_session"],
+    "mellea.stdlib.functional": ["act", "aact", "instruct", "ainstruct", "chat", "achat"],
+    "mellea.helpers.async_helpers": ["wait_for_all_mots"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_public_names_resolve(module: str) -> None:
+    mod = importlib.import_module(module)
+    for name in PUBLIC[module]:
+        assert getattr(mod, name) is not None, f"{module}.{name}"
+
+
+def test_same_objects_through_every_path() -> None:
+    import mellea
+    from mellea.backends import ModelOption
+    from mellea.core import ModelOutputThunk
+
+    assert mellea.ModelOption is ModelOption
+    assert mellea.ModelOutputThunk is ModelOutputThunk
+
+
+def test_import_mellea_is_light() -> None:
+    code = (
+        "import sys, time; t = time.perf_counter(); import mellea; "
+        "from mellea.backends import ModelOption; "
+        "from mellea.stdlib.context import ChatContext; "
+        "print(time.perf_counter() - t); "
+        "print(','.join(m for m in ('httpx', 'pydantic', 'jinja2', 'llama_cpp', 'numpy') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    seconds, heavy = out.stdout.split("\n")[:2]
+    assert heavy == "", f"import mellea pulled in heavy modules: {heavy}"
+    assert float(seconds) < 0.5  # the benchmark tracks the real figure (goal 0.15 s)
