@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..core.backend import Backend
@@ -29,6 +29,7 @@ from ..helpers.portal import get_portal
 from .formatter import ChatMessage, iter_thunk_inputs, to_chat_messages
 from .model_ids import ModelIdentifier
 from .model_options import ResolvedOptions, resolve_options
+from .tools import MelleaTool, normalize_tools
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -47,6 +48,7 @@ class ChatCall:
     format: type[BaseModel] | None = None
     json_schema: dict[str, Any] | None = None
     tool_calls: bool = False
+    tools: dict[str, MelleaTool] = field(default_factory=dict)
 
 
 class ChatBackend(Backend):
@@ -103,13 +105,14 @@ class ChatBackend(Backend):
         options = resolve_options(
             self.model_options, model_options, native_aliases=self.native_aliases
         )
+        tools = normalize_tools(options.tools)
         mot: ModelOutputThunk[Any] = ModelOutputThunk()
         mot._action = action
         mot._model_options = options.raw
         mot.generation.model = self.model_id
         mot.generation.provider = self.provider
         mot.generation.streaming = options.stream
-        coro = self._drive(mot, action, ctx, options, format, tool_calls)
+        coro = self._drive(mot, action, ctx, options, format, tool_calls, tools)
         mot._attach(get_portal().spawn(coro))
         return mot
 
@@ -123,6 +126,7 @@ class ChatBackend(Backend):
         options: ResolvedOptions,
         format: type[BaseModel] | None,
         tool_calls: bool,
+        tools: dict[str, MelleaTool],
     ) -> None:
         try:
             async with _deadline(options.timeout):
@@ -134,6 +138,7 @@ class ChatBackend(Backend):
                     format=format,
                     json_schema=format.model_json_schema() if format is not None else None,
                     tool_calls=tool_calls,
+                    tools=tools,
                 )
                 mot._prompt = call.messages
                 await self._generate(call, mot)

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..core.errors import BackendError, InvalidOptionError
+from ..core.errors import BackendError
 from ..core.thunk import ModelOutputThunk
 from ._chat import ChatBackend, ChatCall
 from ._http import HttpEndpoint, decode_json_line
@@ -17,6 +17,7 @@ from ._policy import DEFAULT_MAX_CONCURRENCY, RetryPolicy
 from .formatter import ChatMessage
 from .model_ids import IBM_GRANITE_4_1_3B, ModelIdentifier
 from .model_options import ModelOption
+from .tools import parse_tool_call
 
 DEFAULT_OLLAMA_PORT = 11434
 DEFAULT_OLLAMA_MODEL = IBM_GRANITE_4_1_3B
@@ -88,8 +89,6 @@ class OllamaModelBackend(ChatBackend):
 
     def _payload(self, call: ChatCall) -> dict[str, Any]:
         opts = call.options
-        if opts.tools:
-            raise InvalidOptionError("tool calling is not available on this backend yet")
         options: dict[str, Any] = {}
         payload: dict[str, Any] = {
             "model": self.model_id,
@@ -114,13 +113,15 @@ class OllamaModelBackend(ChatBackend):
             payload["format"] = call.json_schema
         if options:
             payload["options"] = options
+        if call.tools:
+            payload["tools"] = [t.as_json_tool() for t in call.tools.values()]
         return payload
 
     async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
         payload = self._payload(call)
         if not call.options.stream:
             data = await self._http.post_json("/api/chat", payload, mot)
-            self._absorb(data, mot)
+            self._absorb(data, mot, call)
             return
         http = self._http
         async with http.open(
@@ -128,13 +129,13 @@ class OllamaModelBackend(ChatBackend):
         ) as response:
             async for line in http.iter_lines(response):
                 data = decode_json_line(line, "Ollama")
-                self._absorb(data, mot)
+                self._absorb(data, mot, call)
                 if data.get("done"):
                     return
         raise BackendError("Ollama ended the stream without its final `done` line")
 
     @staticmethod
-    def _absorb(data: Any, mot: ModelOutputThunk[Any]) -> None:
+    def _absorb(data: Any, mot: ModelOutputThunk[Any], call: ChatCall) -> None:
         if not isinstance(data, dict):
             raise BackendError(f"Ollama sent an unexpected object: {data!r:.200}")
         if "error" in data:
@@ -143,6 +144,10 @@ class OllamaModelBackend(ChatBackend):
         content = message.get("content")
         if content:
             mot._feed(content)
+        for i, wire in enumerate(message.get("tool_calls") or ()):
+            fn = wire.get("function") or {}
+            tc = parse_tool_call(fn.get("name", ""), fn.get("arguments"), call.tools, f"call_{i}")
+            mot.tool_calls = {**(mot.tool_calls or {}), tc.name: tc}
         if message.get("thinking"):
             thinking = mot.generation.extra.get("thinking", "")
             mot.generation.extra["thinking"] = thinking + message["thinking"]
