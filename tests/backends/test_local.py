@@ -1,0 +1,123 @@
+"""LocalBackend: the real embedded model (SmolLM2-135M) in-process, short generations."""
+
+from __future__ import annotations
+
+import asyncio
+import runpy
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+import mellea
+from mellea.backends import ModelOption
+from mellea.backends.local import LocalBackend
+from mellea.core.errors import EngineError, InvalidOptionError
+from mellea.stdlib.session import MelleaSession
+
+pytestmark = pytest.mark.model
+SHORT = {ModelOption.MAX_NEW_TOKENS: 24}
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "spec"
+
+
+@pytest.fixture(scope="module")
+def m() -> MelleaSession:
+    return MelleaSession(LocalBackend(n_threads=1))
+
+
+async def test_generation_is_lazy_and_real(m: MelleaSession) -> None:
+    mot = await m.ainstruct("Name a color.", model_options=SHORT)
+    assert not mot.is_computed()
+    text = await mot.avalue()
+    assert text.strip()
+    usage = mot.generation.usage or {}
+    assert usage["completion_tokens"] > 0 and usage["prompt_tokens"] > 5
+    assert mot.generation.finish_reasons in (["stop"], ["length"])
+
+
+async def test_streaming_deltas_join_to_the_value(m: MelleaSession) -> None:
+    mot = await m.ainstruct(
+        "Tell a story about a cat.", model_options={**SHORT, ModelOption.STREAM: True}
+    )
+    deltas = [d async for d in mot]
+    assert len(deltas) > 5 and "".join(deltas) == mot.value
+    assert mot.generation.ttfb_ms is not None
+
+
+async def test_json_output_follows_the_schema(m: MelleaSession) -> None:
+    class Person(BaseModel):
+        name: str
+        age: int
+
+    mot = await m.ainstruct(
+        "Make up a person.", format=Person, model_options={ModelOption.MAX_NEW_TOKENS: 60}
+    )
+    await mot.avalue()
+    assert isinstance(mot.parsed_repr, Person)
+    truncated = await m.ainstruct(
+        "Make up a person.", format=Person, model_options={ModelOption.MAX_NEW_TOKENS: 3}
+    )
+    await truncated.avalue()  # a truncated constrained output is kept, not a crash
+    assert truncated.generation.finish_reasons == ["length"]
+    assert truncated.parsed_repr is None and "parse_error" in truncated.generation.extra
+
+
+async def test_cancel_stops_the_generation_and_frees_the_engine(m: MelleaSession) -> None:
+    mot = await m.ainstruct("Write a long story.", model_options={ModelOption.MAX_NEW_TOKENS: 400})
+    await mot.astream()
+    t0 = time.perf_counter()
+    await mot.acancel()
+    assert time.perf_counter() - t0 < 1.0
+    assert mot.is_cancelled() and mot.partial_value
+    nxt = await m.ainstruct("Say hi.", model_options=SHORT)
+    assert (await nxt.avalue()).strip()
+
+
+async def test_concurrent_thunks_decode_together_without_crash(m: MelleaSession) -> None:
+    thunks = [await m.ainstruct(f"Write a poem about {t}.", model_options=SHORT)
+              for t in ("rain", "snow", "wind", "fog")]  # fmt: skip
+    values = await asyncio.gather(*(t.avalue() for t in thunks))
+    assert all(v.strip() for v in values)
+
+
+async def test_greedy_is_deterministic(m: MelleaSession) -> None:
+    a = await m.ainstruct("Name three fruits.", model_options=SHORT)
+    b = await m.ainstruct("Name three fruits.", model_options=SHORT)
+    assert await a.avalue() == await b.avalue()
+
+
+def test_sync_twin(m: MelleaSession) -> None:
+    assert m.chat("Hello!", model_options=SHORT).content.strip()
+
+
+def test_bad_engine_options_are_rejected_early() -> None:
+    with pytest.raises(InvalidOptionError, match="no option"):
+        LocalBackend(n_threads=1, model_options={"num_predict": 3})
+    with pytest.raises(InvalidOptionError, match="must be a number"):
+        LocalBackend(n_threads=1, model_options={"top_k": "many"})
+
+
+def test_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(EngineError, match="not found"):
+        LocalBackend(str(tmp_path / "nope.gguf"))
+
+
+def test_start_session_falls_back_to_the_local_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OLLAMA_HOST", "127.0.0.1:9")  # nothing listens there
+    session = mellea.start_session()
+    assert isinstance(session.backend, LocalBackend)
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.py")))
+def test_spec_examples_run_on_the_embedded_model(
+    example: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OLLAMA_HOST", "127.0.0.1:9")
+    monkeypatch.setattr(sys, "argv", [example])
+    runpy.run_path(str(EXAMPLES / example), run_name="__main__")
+    out = capsys.readouterr().out
+    assert len(out.strip()) > 20, out
+    if example.startswith("02"):
+        assert out.splitlines()[0] == "False"
