@@ -1,0 +1,726 @@
+"""Behavioural tests for FastAsyncTransport against raw in-process servers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mellea.backends._transport import FastAsyncTransport
+from mellea.backends._transport_conn import HIGH_WATER, LOW_WATER
+
+from ._servers import RawServer, ServerConn, echo_handler, free_port, make_self_signed_cert
+
+pytestmark = pytest.mark.timeout(20)
+
+
+def client(t: FastAsyncTransport, **timeouts: float) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=t, timeout=httpx.Timeout(5.0, **timeouts))
+
+
+def assert_no_leak(t: FastAsyncTransport) -> None:
+    s = t.stats()
+    assert s["in_use"] == 0, s
+    assert s["waiters"] == 0, s
+    assert s["open"] == s["idle"], s
+
+
+def our_tasks() -> set[asyncio.Task[object]]:
+    """Tasks other than the test itself and the server's per-connection handlers."""
+    me = asyncio.current_task()
+    return {
+        t
+        for t in asyncio.all_tasks()
+        if t is not me and "_on_conn" not in repr(t.get_coro()) and not t.done()
+    }
+
+
+@pytest.fixture
+async def transport() -> AsyncIterator[FastAsyncTransport]:
+    t = FastAsyncTransport()
+    yield t
+    await t.aclose()
+
+
+# -- basics -------------------------------------------------------------------------------
+
+
+async def test_get_and_post_json_round_trip(transport: FastAsyncTransport) -> None:
+    async with RawServer(echo_handler) as srv, client(transport) as c:
+        r = await c.get(srv.url("/a/b?x=1&y=%20z"))
+        assert r.status_code == 200
+        assert r.http_version == "HTTP/1.1"
+        assert r.reason_phrase == "OK"
+        assert r.json()["method"] == "GET"
+        assert r.json()["path"] == "/a/b?x=1&y=%20z"
+        r = await c.post(srv.url("/api/chat"), json={"model": "m", "n": [1, 2]})
+        assert r.json()["method"] == "POST"
+        assert json.loads(r.json()["body"]) == {"model": "m", "n": [1, 2]}
+        assert r.headers["content-type"] == "application/json"
+    assert_no_leak(transport)
+    assert not our_tasks()
+
+
+async def test_keep_alive_reuses_one_connection(transport: FastAsyncTransport) -> None:
+    async with RawServer(echo_handler) as srv, client(transport) as c:
+        for i in range(50):
+            r = await c.post(srv.url(), content=b"x" * i)
+            assert r.json()["conn"] == 0
+        assert srv.accepted == 1
+        assert transport.stats() == {"open": 1, "idle": 1, "in_use": 0, "waiters": 0}
+
+
+async def test_duplicate_headers_preserved(transport: FastAsyncTransport) -> None:
+    async def handler(conn: ServerConn) -> None:
+        await conn.read_request()
+        await conn.respond(b"ok", headers=("Set-Cookie: a=1", "set-cookie: b=2", "X-A: 1"))
+
+    async with RawServer(handler) as srv, client(transport) as c:
+        r = await c.get(srv.url())
+        assert r.headers.get_list("set-cookie") == ["a=1", "b=2"]
+        assert (b"set-cookie", b"b=2") in r.headers.raw  # original case kept
+
+
+async def test_connection_close_is_not_pooled(transport: FastAsyncTransport) -> None:
+    async with RawServer(echo_handler) as srv, client(transport) as c:
+        r = await c.get(srv.url(), headers={"Connection": "close"})
+        assert r.json()["conn"] == 0
+        assert await srv.wait_closed(1)
+        r = await c.get(srv.url())
+        assert r.json()["conn"] == 1
+        assert srv.accepted == 2
+
+        async def closing(conn: ServerConn) -> None:
+            while await conn.read_request():
+                await conn.respond(b"bye", headers=("Connection: close",))
+
+        async with RawServer(closing) as srv2:
+            for _ in range(3):
+                assert (await c.get(srv2.url())).content == b"bye"
+            assert srv2.accepted == 3
+            assert transport.stats()["idle"] == 1  # only the echo server's connection
+    assert_no_leak(transport)
+
+
+@pytest.mark.parametrize(
+    ("head", "keep_alive"),
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n", True),
+        (b"HTTP/1.0 200 OK\r\nContent-Length: 11\r\n\r\n", False),
+        (b"HTTP/1.0 200 OK\r\nContent-Length: 11\r\nConnection: keep-alive\r\n\r\n", True),
+        (b"HTTP/1.1 200 OK\r\n\r\n", False),  # read until close
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip-ish\r\n\r\n", False),  # ditto
+    ],
+)
+async def test_body_framing(transport: FastAsyncTransport, head: bytes, keep_alive: bool) -> None:
+    async def handler(conn: ServerConn) -> None:
+        while await conn.read_request():
+            await conn.send(head + b"hello")
+            await asyncio.sleep(0.02)
+            await conn.send(b" world")
+            if b"Length" not in head:
+                return
+
+    async with RawServer(handler) as srv, client(transport) as c:
+        for _ in range(2):
+            r = await c.get(srv.url())
+            assert r.content == b"hello world"
+        assert srv.accepted == (1 if keep_alive else 2)
+    assert_no_leak(transport)
+
+
+async def test_chunk_extensions_trailers_and_reuse(transport: FastAsyncTransport) -> None:
+    async def handler(conn: ServerConn) -> None:
+        while await conn.read_request():
+            await conn.send(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                b"5;name=value\r\nhello\r\n1 \r\n \r\n"
+                b"5\r\nworld\r\n0;last\r\nX-Trailer: 1\r\nX-Other: 2\r\n\r\n"
+            )
+
+    async with RawServer(handler) as srv, client(transport) as c:
+        for _ in range(3):
+            assert (await c.get(srv.url())).content == b"hello world"
+        assert srv.accepted == 1
+
+
+@pytest.mark.parametrize("status", [204, 304])
+async def test_no_body_statuses_and_head(transport: FastAsyncTransport, status: int) -> None:
+    async def handler(conn: ServerConn) -> None:
+        while req := await conn.read_request():
+            if req.method == "HEAD":
+                await conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+            else:  # 1xx interim responses are skipped
+                await conn.send(b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n")
+                await conn.send(b"HTTP/1.1 %d X\r\nContent-Length: 0\r\n\r\n" % status)
+
+    async with RawServer(handler) as srv, client(transport) as c:
+        r = await c.head(srv.url())
+        assert r.status_code == 200 and r.content == b""
+        r = await c.get(srv.url())
+        assert r.status_code == status and r.content == b""
+        r = await c.head(srv.url())
+        assert r.headers["content-length"] == "1000"
+        assert srv.accepted == 1
+
+
+async def test_bare_lf_response_head(transport: FastAsyncTransport) -> None:
+    async def handler(conn: ServerConn) -> None:
+        await conn.read_request()
+        await conn.send(b"HTTP/1.1 200 OK\nContent-Length: 2\nX-Folded: a\n b\n\nok")
+
+    async with RawServer(handler) as srv, client(transport) as c:
+        r = await c.get(srv.url())
+        assert r.content == b"ok"
+        assert r.headers["x-folded"] == "a b"
+
+
+# -- streaming ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("framing", ["chunked", "length", "close"])
+async def test_streaming_is_incremental(transport: FastAsyncTransport, framing: str) -> None:
+    """The second piece is only sent after the client saw the first: buffering
+    anywhere in the transport would deadlock (and hit the read timeout)."""
+    first_seen = asyncio.Event()
+    parts = [b"data: one\n\n", b"data: two\n\n"]
+
+    async def handler(conn: ServerConn) -> None:
+        await conn.read_request()
+        if framing == "chunked":
+            head, frame = b"Transfer-Encoding: chunked\r\n", lambda p: b"%x\r\n%b\r\n" % (len(p), p)
+        elif framing == "length":
+            head, frame = b"Content-Length: %d\r\n" % sum(map(len, parts)), lambda p: p
+        else:
+            head, frame = b"", lambda p: p
+        await conn.send(b"HTTP/1.1 200 OK\r\n" + head + b"\r\n" + frame(parts[0]))
+        await first_seen.wait()
+        await conn.send(frame(parts[1]) + (b"0\r\n\r\n" if framing == "chunked" else b""))
+
+    async with RawServer(handler) as srv, client(transport, read=2.0) as c:
+        got = []
+        async with c.stream("POST", srv.url("/api/generate"), json={}) as r:
+            async for chunk in r.aiter_raw():
+                got.append(chunk)
+                first_seen.set()
+        assert got == parts
+    assert_no_leak(transport)
+
+
+async def test_many_small_chunks(transport: FastAsyncTransport) -> None:
+    n = 500
+
+    async def handler(conn: ServerConn) -> None:
+        while await conn.read_request():
+            conn.writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            for i in range(n):
+                line = b'{"i": %d}\n' % i
+                conn.writer.write(b"%x\r\n%b\r\n" % (len(line), line))
+                if i % 50 == 0:
+                    await conn.writer.drain()
+            await conn.send(b"0\r\n\r\n")
+
+    async with RawServer(handler) as srv, client(transport) as c:
+        for _ in range(2):
+            async with c.stream("GET", srv.url()) as r:
+                lines = [json.loads(x) async for x in r.aiter_lines()]
+            assert [x["i"] for x in lines] == list(range(n))
+        assert srv.accepted == 1
+
+
+async def test_receive_backpressure(transport: FastAsyncTransport) -> None:
+    size = 16 * 1024 * 1024
+
+    async def handler(conn: ServerConn) -> None:
+        while await conn.read_request():
+            await conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+            block = b"x" * (1024 * 1024)
+            for _ in range(size // len(block)):
+                await conn.send(block)
+
+    async with RawServer(handler) as srv, client(transport) as c:
+        async with c.stream("GET", srv.url()) as r:
+            await asyncio.sleep(0.3)  # consumer stalls; the transport must stop reading
+            (conn,) = transport._pool._conns
+            assert conn.read_paused
+            assert len(conn.buf) < HIGH_WATER + 512 * 1024
+            total = 0
+            async for chunk in r.aiter_raw():
+                total += len(chunk)
+                assert len(conn.buf) < HIGH_WATER + 512 * 1024
+        assert total == size
+        assert LOW_WATER < HIGH_WATER
+        assert (await c.get(srv.url())).num_bytes_downloaded == size
+        assert srv.accepted == 1
+
+
+async def test_streaming_request_body(transport: FastAsyncTransport) -> None:
+    async def body() -> AsyncIterator[bytes]:
+        for i in range(5):
+            yield b"part%d," % i
+            await asyncio.sleep(0)
+        yield b""  # empty pieces must not terminate the chunked body early
+        yield b"end"
+
+    async with RawServer(echo_handler) as srv, client(transport) as c:
+        r = await c.post(srv.url(), content=body())
+        assert r.json()["transfer_encoding"] == "chunked"
+        assert r.json()["body"] == "part0,part1,part2,part3,part4,end"
+        # Known length: Content-Length framing, streamed as-is.
+        r = await c.post(srv.url(), content=body(), headers={"Content-Length": "33"})
+        assert r.json()["content_length"] == "33"
+        assert r.json()["body"] == "part0,part1,part2,part3,part4,end"
+        assert srv.accepted == 1
+    assert_no_leak(transport)
+
+
+# -- connection failures ------------------------------------------------------------------
+
+
+async def test_stale_pooled_connection_is_retried(transport: FastAsyncTransport) -> None:
+    """The server drops its keep-alive connection exactly when the next request
+    arrives (the race a pre-reuse EOF check cannot catch): retried transparently."""
+
+    async def handler(conn: ServerConn) -> None:
+        while req := await conn.read_request():
+            if conn.index == 0 and conn.requests == 2:
+                return  # close without answering
+            await conn.respond(req.body)
+
+    async with RawServer(handler) as srv, client(transport) as c:
+        assert (await c.post(srv.url(), content=b"1")).content == b"1"
+        assert (await c.post(srv.url(), content=b"2")).content == b"2"
+        assert srv.accepted == 2
+    assert_no_leak(transport)
+
+
+async def test_idle_connection_closed_by_server_is_discarded(
+    transport: FastAsyncTransport,
+) -> None:
+    async def handler(conn: ServerConn) -> None:
+        await conn.read_request()
+        await conn.respond(b"once")  # keep-alive response, then close anyway
+
+    async with RawServer(handler) as srv, client(transport) as c:
+        assert (await c.get(srv.url())).content == b"once"
+        assert await srv.wait_closed(1)
+        for _ in range(50):  # the EOF reaches the idle connection promptly
+            if transport.stats()["open"] == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert transport.stats()["open"] == 0
+        assert (await c.get(srv.url())).content == b"once"
+        assert srv.accepted == 2
+
+
+async def test_stale_connection_not_retried_for_streamed_body(
+    transport: FastAsyncTransport,
+) -> None:
+    async def handler(conn: ServerConn) -> None:
+        while await conn.read_request():
+            if conn.requests == 2:
+                return
+            await conn.respond(b"ok")
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"once-only"
+
+    async with RawServer(handler) as srv, client(transport) as c:
+        await c.get(srv.url())
+        with pytest.raises(httpx.RemoteProtocolError, match="without sending"):
+            await c.post(srv.url(), content=body())
+        assert srv.accepted == 1
+    assert_no_leak(transport)
+
+
+async def test_fresh_connection_without_response_is_an_error(
+    transport: FastAsyncTransport,
+) -> None:
+    async def handler(conn: ServerConn) -> None:
+        await conn.read_request()
+
+    async with RawServer(handler) as srv, client(transport) as c:
+        with pytest.raises(httpx.RemoteProtocolError) as info:
+            await c.get(srv.url())
+        assert info.value.request.url == srv.url()
+        assert srv.accepted == 1  # no retry on a new connection
+    assert_no_leak(transport)
+
+
+async def test_refused_port_is_connect_error(transport: FastAsyncTransport) -> None:
+    async with client(transport) as c:
+        start = time.monotonic()
+        with pytest.raises(httpx.ConnectError) as info:
+            await c.get(f"http://127.0.0.1:{free_port()}/")
+        assert time.monotonic() - start < 1.0
+        assert info.value.request is not None
+    assert_no_leak(transport)
+
+
+async def test_connect_retries() -> None:
+    t = FastAsyncTransport(connect_retries=1)
+    async with client(t) as c:
+        start = time.monotonic()
+        with pytest.raises(httpx.ConnectError):
+            await c.get(f"http://127.0.0.1:{free_port()}/")
+        assert 0.4 < time.monotonic() - start < 2.0  # one backoff step of 0.5 s
+    assert t.stats()["in_use"] == 0
+
+
+async def test_read_timeout_before_headers(transport: FastAsyncTransport) -> None:
+    async def handler(conn: ServerConn) -> None:
+        await conn.read_request()
+        conn.server.observed = await conn.wait_client_close()  # type: ignore[attr-defined]
+
+    async with RawServer(handler) as srv, client(transport, read=0.3) as c:
+        start = time.monotonic()
+        with pytest.raises(httpx.ReadTimeout):
+            await c.get(srv.url())
+        assert 0.25 < time.monotonic() - start < 1.0
+        assert await srv.wait_closed(1)
+        assert srv.observed  # type: ignore[attr-defined]
+    assert_no_leak(transport)
+
+
+async def test_read_timeout_mid_body(transport: FastAsyncTransport) -> None:
+    async def handler(conn: ServerConn) -> None:
+        await conn.read_request()
+        await conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
+        await conn.wait_client_close()
+
+    async with RawServer(handler) as srv, client(transport, read=0.3) as c:
+        start = time.monotonic()
+        with pytest.raises(httpx.ReadTimeout):
+            await c.get(srv.url())
+        assert 0.25 < time.monotonic() - start < 1.0
+        assert await srv.wait_closed(1)
+    assert_no_leak(transport)
+
+
+async def test_read_timeout_applies_per_wait_not_per_response(
+    transport: FastAsyncTransport,
+) -> None:
+    """A slow but steady stream must not trip a read timeout shorter than the whole
+    response (exercises the lazily re-armed timer)."""
+
+    async def handler(conn: ServerConn) -> None:
+        await conn.read_request()
+        await conn.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for _ in range(10):
+            await asyncio.sleep(0.05)
+            await conn.send(b"1\r\nx\r\n")
+        await conn.send(b"0\r\n\r\n")
+
+    async with RawServer(handler) as srv, client(transport, read=0.2) as c:
+        assert (await c.get(srv.url())).content == b"x" * 10
+
+
+async def test_server_drops_mid_chunked_body(transport: FastAsyncTransport) -> None:
+    async def handler(conn: ServerConn) -> None:
+        await conn.read_request()
+        await conn.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+
+    async with RawServer(handler) as srv, client(transport) as c:
+        with pytest.raises(httpx.RemoteProtocolError, match="peer closed"):
+            await c.get(srv.url())
+        async with c.stream("GET", srv.url()) as r:
+            got = []
+            with pytest.raises(httpx.RemoteProtocolError):
+                async for chunk in r.aiter_raw():
+                    got.append(chunk)
+            assert got == [b"hello"]  # data before the drop was delivered
+    assert_no_leak(transport)
+
+
+async def test_connection_reset_is_read_error(transport: FastAsyncTransport) -> None:
+    async def handler(conn: ServerConn) -> None:
+        await conn.read_request()
+        await conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc")
+        await asyncio.sleep(0.05)
+        conn.reset()
+
+    async with RawServer(handler) as srv, client(transport) as c:
+        with pytest.raises(httpx.ReadError):
+            await c.get(srv.url())
+    assert_no_leak(transport)
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        b"HTTP/1.1 2OO OK\r\n\r\n",
+        b"HTTP/2 200 OK\r\n\r\n",
+        b"ICY 200 OK\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nBad Header\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nX : y\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+        b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70000 + b"\r\n\r\n",
+    ],
+)
+async def test_malformed_responses(transport: FastAsyncTransport, response: bytes) -> None:
+    async def handler(conn: ServerConn) -> None:
+        await conn.read_request()
+        await conn.send(response)
+        await conn.wait_client_close()
+
+    async with RawServer(handler) as srv, client(transport) as c:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await c.get(srv.url())
+        assert await srv.wait_closed(1)  # the broken connection is closed, not pooled
+    assert_no_leak(transport)
+
+
+async def test_header_injection_rejected(transport: FastAsyncTransport) -> None:
+    request = httpx.Request("GET", "http://127.0.0.1:1/", headers={"X": "a"})
+    request.headers._list[-1] = (b"X", b"x", b"a\r\nEvil: 1")  # bypass httpx's checks
+    with pytest.raises(httpx.LocalProtocolError):
+        await transport.handle_async_request(request)
+
+
+# -- cancellation and early close ---------------------------------------------------------
+
+
+def streaming_server(disconnected: asyncio.Event) -> RawServer:
+    async def handler(conn: ServerConn) -> None:
+        await conn.read_request()
+        await conn.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n")
+        if await conn.wait_client_close():
+            disconnected.set()
+
+    return RawServer(handler)
+
+
+async def test_cancel_mid_stream_closes_connection(transport: FastAsyncTransport) -> None:
+    disconnected = asyncio.Event()
+    got_first = asyncio.Event()
+    async with streaming_server(disconnected) as srv, client(transport) as c:
+
+        async def consume() -> None:
+            async with c.stream("GET", srv.url()) as r:
+                async for _ in r.aiter_raw():
+                    got_first.set()
+
+        task = asyncio.create_task(consume())
+        await asyncio.wait_for(got_first.wait(), 2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.wait_for(disconnected.wait(), 2)
+        assert transport.stats() == {"open": 0, "idle": 0, "in_use": 0, "waiters": 0}
+        assert not our_tasks()
+
+
+async def test_cancel_while_waiting_for_headers(transport: FastAsyncTransport) -> None:
+    disconnected = asyncio.Event()
+
+    async def handler(conn: ServerConn) -> None:
+        await conn.read_request()
+        if await conn.wait_client_close():
+            disconnected.set()
+
+    async with RawServer(handler) as srv, client(transport) as c:
+        task = asyncio.create_task(c.get(srv.url()))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.wait_for(disconnected.wait(), 2)
+        assert transport.stats() == {"open": 0, "idle": 0, "in_use": 0, "waiters": 0}
+
+
+async def test_early_aclose_of_streaming_response(transport: FastAsyncTransport) -> None:
+    disconnected = asyncio.Event()
+    async with streaming_server(disconnected) as srv, client(transport) as c:
+        async with c.stream("GET", srv.url()) as r:
+            async for chunk in r.aiter_raw():
+                assert chunk == b"first"
+                break  # leave the stream early
+        await asyncio.wait_for(disconnected.wait(), 2)
+        assert transport.stats() == {"open": 0, "idle": 0, "in_use": 0, "waiters": 0}
+
+        disconnected.clear()
+        r = await c.send(c.build_request("GET", srv.url()), stream=True)
+        await r.aclose()  # closed before reading anything
+        await asyncio.wait_for(disconnected.wait(), 2)
+        await r.aclose()  # idempotent
+        assert transport.stats() == {"open": 0, "idle": 0, "in_use": 0, "waiters": 0}
+
+
+async def test_unclosed_streaming_response_is_reclaimed_by_gc(
+    transport: FastAsyncTransport,
+) -> None:
+    disconnected = asyncio.Event()
+    async with streaming_server(disconnected) as srv, client(transport) as c:
+        r = await c.send(c.build_request("GET", srv.url()), stream=True)
+        assert transport.stats()["in_use"] == 1
+        del r  # a caller bug: never read nor closed
+        import gc
+
+        gc.collect()
+        await asyncio.wait_for(disconnected.wait(), 2)
+        assert_no_leak(transport)
+
+
+# -- pool limits --------------------------------------------------------------------------
+
+
+async def test_concurrency_is_bounded_by_max_connections() -> None:
+    t = FastAsyncTransport(max_connections=10)
+
+    async def slowish_echo(conn: ServerConn) -> None:
+        while req := await conn.read_request():
+            await asyncio.sleep(0)
+            await conn.respond(req.body)
+
+    async with RawServer(slowish_echo) as srv, client(t) as c:
+        results = await asyncio.gather(*(c.post(srv.url(), content=b"%d" % i) for i in range(1000)))
+        assert [r.content for r in results] == [b"%d" % i for i in range(1000)]
+        assert srv.max_open <= 10
+        assert srv.accepted <= 10
+        assert t.stats() == {"open": 10, "idle": 10, "in_use": 0, "waiters": 0}
+        assert not our_tasks()
+    await t.aclose()
+    assert t.stats()["open"] == 0
+
+
+async def test_pool_timeout_and_cancelled_waiter() -> None:
+    t = FastAsyncTransport(max_connections=1)
+    disconnected = asyncio.Event()
+    async with streaming_server(disconnected) as srv, client(t, pool=0.2) as c:
+        held = await c.send(c.build_request("GET", srv.url()), stream=True)
+        start = time.monotonic()
+        with pytest.raises(httpx.PoolTimeout):
+            await c.get(srv.url())
+        assert 0.15 < time.monotonic() - start < 1.0
+
+        waiter = asyncio.create_task(c.get(srv.url(), timeout=5.0))
+        await asyncio.sleep(0.05)
+        assert t.stats()["waiters"] == 1
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        assert t.stats() == {"open": 1, "idle": 0, "in_use": 1, "waiters": 0}
+        await held.aclose()
+        assert_no_leak(t)
+        assert t.stats()["open"] == 0
+
+        async with RawServer(echo_handler) as srv2:
+            assert (await c.get(srv2.url())).status_code == 200  # the slot came back
+
+
+async def test_waiters_get_connections_of_other_hosts_slots() -> None:
+    t = FastAsyncTransport(max_connections=2)
+    async with RawServer(echo_handler) as a, RawServer(echo_handler) as b, client(t) as c:
+        urls = [a.url(), b.url()] * 50
+        results = await asyncio.gather(*(c.get(u) for u in urls))
+        assert all(r.status_code == 200 for r in results)
+        assert a.max_open + b.max_open <= 3  # never more than 2 at once in total
+        assert t.stats()["in_use"] == 0 and t.stats()["open"] <= 2
+    await t.aclose()
+
+
+async def test_keepalive_expiry_and_max_keepalive() -> None:
+    t = FastAsyncTransport(keepalive_expiry=0.1)
+    async with RawServer(echo_handler) as srv, client(t) as c:
+        await c.get(srv.url())
+        assert t.stats()["idle"] == 1
+        # Expired idle connections are closed by a timer, without further traffic.
+        assert await srv.wait_closed(1, timeout=1.0)
+        assert t.stats() == {"open": 0, "idle": 0, "in_use": 0, "waiters": 0}
+        assert (await c.get(srv.url())).json()["conn"] == 1
+    await t.aclose()
+
+    t = FastAsyncTransport(max_keepalive=0)
+    async with RawServer(echo_handler) as srv, client(t) as c:
+        for i in range(3):
+            assert (await c.get(srv.url())).json()["conn"] == i
+        assert t.stats() == {"open": 0, "idle": 0, "in_use": 0, "waiters": 0}
+    await t.aclose()
+
+
+async def test_write_timeout() -> None:
+    t = FastAsyncTransport()
+
+    async def never_reads(conn: ServerConn) -> None:
+        await asyncio.sleep(10)
+
+    async with RawServer(never_reads) as srv, client(t, write=0.3) as c:
+        with pytest.raises(httpx.WriteTimeout):
+            await c.post(srv.url(), content=b"x" * (64 * 1024 * 1024))
+    assert_no_leak(t)
+    await t.aclose()
+
+
+async def test_aclose_is_idempotent_and_closes_everything() -> None:
+    t = FastAsyncTransport()
+    disconnected = asyncio.Event()
+    async with streaming_server(disconnected) as srv, client(t) as c:
+        r = await c.send(c.build_request("GET", srv.url()), stream=True)
+        await t.aclose()
+        await t.aclose()
+        await asyncio.wait_for(disconnected.wait(), 2)
+        with pytest.raises(httpx.HTTPError):
+            await r.aread()
+        with pytest.raises(RuntimeError, match="closed"):
+            await t.handle_async_request(httpx.Request("GET", srv.url()))
+    assert t.stats()["open"] == 0
+
+
+# -- TLS ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    made = make_self_signed_cert(tmp_path_factory.mktemp("tls"))
+    if made is None:
+        pytest.skip("no way to make a test certificate: neither `cryptography` nor `openssl`")
+    return made
+
+
+async def test_https_round_trip(cert: tuple[Path, Path]) -> None:
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(*cert)
+    t = FastAsyncTransport(ssl_context=ssl.create_default_context(cafile=str(cert[0])))
+    async with RawServer(echo_handler, ssl_context=server_ctx) as srv, client(t) as c:
+        for i in range(3):
+            r = await c.post(srv.url("/tls"), content=b"secret %d" % i)
+            assert r.json() == {
+                "method": "POST",
+                "path": "/tls",
+                "body": f"secret {i}",
+                "conn": 0,
+                "transfer_encoding": None,
+                "content_length": str(len(f"secret {i}")),
+            }
+    await t.aclose()
+
+    # The default context (certifi roots) must reject the self-signed certificate.
+    t = FastAsyncTransport()
+    async with RawServer(echo_handler, ssl_context=server_ctx) as srv, client(t) as c:
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            await c.get(srv.url())
+    assert_no_leak(t)
+    await t.aclose()
+
+
+async def test_tls_handshake_stall_is_connect_timeout(transport: FastAsyncTransport) -> None:
+    async def silent(conn: ServerConn) -> None:  # accepts TCP, never speaks TLS
+        conn.server.observed = await conn.wait_client_close()  # type: ignore[attr-defined]
+
+    async with RawServer(silent) as srv, client(transport, connect=0.3) as c:
+        start = time.monotonic()
+        with pytest.raises(httpx.ConnectTimeout):
+            await c.get(f"https://127.0.0.1:{srv.port}/")
+        assert 0.25 < time.monotonic() - start < 1.0
+        assert await srv.wait_closed(1)
+        assert srv.observed  # type: ignore[attr-defined]
+    assert_no_leak(transport)
