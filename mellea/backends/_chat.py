@@ -11,6 +11,7 @@ import abc
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -141,6 +142,7 @@ class ChatBackend(Backend):
                     tools=tools,
                 )
                 mot._prompt = call.messages
+                mot._started_at = time.perf_counter()
                 await self._generate(call, mot)
             mot._resolve(self._parse(action, mot, format))
         except asyncio.CancelledError:
@@ -149,7 +151,7 @@ class ChatBackend(Backend):
         except MelleaError as exc:
             mot._fail(exc)
         except Exception as exc:  # an engine bug must still settle the thunk, typed
-            logger.debug("mellea: unexpected error in %s", type(self).__name__, exc_info=True)
+            logger.debug("unexpected error in %s", type(self).__name__, exc_info=True)
             error = BackendError(f"{type(self).__name__} failed: {exc!r}")
             error.__cause__ = exc
             mot._fail(error)

@@ -171,12 +171,16 @@ class HttpEndpoint:
         mot: ModelOutputThunk[Any] | None = None,
         *,
         read_timeout: float | _Default | None = _DEFAULT,
+        retry: RetryPolicy | None = None,
     ) -> AsyncIterator[httpx.Response]:
         """POST `payload`; yield the (2xx) response with its body still unread.
 
         Holds a concurrency slot until the caller is done with the body. Failures before
-        the response headers are retried per the retry policy; the body is never retried.
+        the response headers are retried per the retry policy (`retry` overrides the
+        endpoint's for this call, e.g. NO_RETRY when a caller fails over or falls back
+        itself); the body is never retried.
         """
+        policy = retry or self.retry
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         client = self._get_client()
         slots = self._get_slots()
@@ -212,28 +216,35 @@ class HttpEndpoint:
                         error = self.map_error(exc, phase="while sending an error")
                     finally:
                         await response.aclose()
-                if not self._should_retry(error, attempt):
+                if not self._should_retry(error, attempt, policy):
                     raise error
-                delay = self.retry.delay(
+                delay = policy.delay(
                     attempt, getattr(error, "retry_after", None), random.random()
                 )
-                logger.info("mellea: %s; retrying in %.2f s", error, delay)
+                logger.info("%s; retrying in %.2f s", error, delay)
                 await asyncio.sleep(delay)
         finally:
             self.in_flight -= 1
             if slots is not None:
                 slots.release()
 
-    def _should_retry(self, error: MelleaError, attempt: int) -> bool:
-        if attempt > self.retry.max_retries:
+    def _should_retry(self, error: MelleaError, attempt: int, policy: RetryPolicy) -> bool:
+        if attempt > policy.max_retries:
             return False
         if isinstance(error, BackendStatusError):
             return error.status_code in RETRYABLE_STATUS
         return isinstance(error, BackendUnavailableError | ConnectTimeoutError)
 
-    async def post_json(self, path: str, payload: Any, mot: ModelOutputThunk[Any]) -> Any:
+    async def post_json(
+        self,
+        path: str,
+        payload: Any,
+        mot: ModelOutputThunk[Any],
+        *,
+        retry: RetryPolicy | None = None,
+    ) -> Any:
         """A non-streaming POST returning the decoded JSON body."""
-        async with self.open(path, payload, mot) as response:
+        async with self.open(path, payload, mot, retry=retry) as response:
             try:
                 raw = await response.aread()
             except httpx.HTTPError as exc:

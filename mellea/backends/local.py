@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -33,21 +32,17 @@ _NUMERIC_EXTRAS = {"top_p": float, "top_k": int, "repeat_penalty": float, "min_p
 class _ThunkSink:
     """Engine callbacks (on the engine thread) -> the thunk and a portal-loop future."""
 
-    __slots__ = ("_done", "_loop", "_mot", "_started")
+    __slots__ = ("_done", "_loop", "_mot")
 
     def __init__(self, mot: ModelOutputThunk[Any], loop: asyncio.AbstractEventLoop) -> None:
         self._mot = mot
         self._loop = loop
         self._done: asyncio.Future[tuple[str, int, int]] = loop.create_future()
-        self._started = time.perf_counter()
 
     def on_start(self, prompt_tokens: int) -> None:
         pass
 
     def on_text(self, delta: str) -> None:
-        gen = self._mot.generation
-        if gen.ttfb_ms is None:
-            gen.ttfb_ms = (time.perf_counter() - self._started) * 1000
         self._mot._feed(delta)  # thread-safe; wakes the reader on its own loop
 
     def on_finish(self, finish_reason: str, prompt_tokens: int, completion_tokens: int) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -137,6 +138,7 @@ class ModelOutputThunk(CBlock, Generic[S]):
         self._action: Component[Any] | CBlock | None = None
         self._prompt: Any = None
         self._model_options: dict[str, Any] | None = None
+        self._started_at: float | None = None  # perf_counter() when the request went out
 
     # ----- reading ---------------------------------------------------------------
 
@@ -274,6 +276,8 @@ class ModelOutputThunk(CBlock, Generic[S]):
         with self._lock:
             if self._state is not _State.PENDING:
                 return
+            if not self._parts and self._started_at is not None:
+                self.generation.ttfb_ms = (time.perf_counter() - self._started_at) * 1000
             self._parts.append(delta)
             waiter, self._stream_waiter = self._stream_waiter, None
         if waiter is not None:

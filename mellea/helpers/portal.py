@@ -162,7 +162,7 @@ class Portal:
         try:
             asyncio.run_coroutine_threadsafe(_cancel_all(), loop).result(_SHUTDOWN_GRACE_S + 1)
         except (concurrent.futures.TimeoutError, RuntimeError):
-            logger.debug("mellea: some tasks did not stop at shutdown")
+            logger.debug("some tasks did not stop at shutdown")
         loop.call_soon_threadsafe(loop.stop)
         thread.join(_SHUTDOWN_GRACE_S)
         if not thread.is_alive():

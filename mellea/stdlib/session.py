@@ -302,9 +302,9 @@ def _choose_default_backend() -> str:
     if not _auto_choice_logged:
         _auto_choice_logged = True
         if base:
-            logger.info("mellea: using the Ollama server at %s", base)
+            logger.info("using the Ollama server at %s", base)
         else:
-            logger.info("mellea: no Ollama server reachable; using the embedded local model")
+            logger.info("no Ollama server reachable; using the embedded local model")
     return name
 
 
