@@ -25,13 +25,7 @@ from typing import TYPE_CHECKING, Final
 
 import httpx
 
-from ._transport_http11 import (
-    CHUNKED,
-    LENGTH,
-    MAX_LINE_BYTES,
-    ParseError,
-    parse_chunk_size,
-)
+from ._transport_http11 import CHUNKED, LENGTH, ChunkedDecoder, ParseError
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -47,9 +41,6 @@ _CLOCK_SLACK: Final = time.get_clock_info("monotonic").resolution
 
 Key = tuple[bool, str, int]  # (tls, host, port)
 ReleaseFn = Callable[["Connection", bool], None]
-
-# Chunked decoder states.
-_SIZE, _DATA, _DATA_END, _TRAILER = range(4)
 
 
 class Connection(asyncio.Protocol):
@@ -253,8 +244,8 @@ class ResponseStream(httpx.AsyncByteStream):
         self._release = release
         self._request = request
         self._mode = mode
-        self._left = length  # LENGTH: body bytes left; CHUNKED: bytes left in chunk
-        self._state = _SIZE
+        self._left = length  # LENGTH: body bytes still to come
+        self._decoder = ChunkedDecoder() if mode == CHUNKED else None
         self._keep_alive = keep_alive
         self._timeout = read_timeout
 
@@ -333,59 +324,21 @@ class ResponseStream(httpx.AsyncByteStream):
         return conn.take(len(conn.buf))
 
     async def _next_chunked(self, conn: Connection) -> bytes:
-        """Decode as much chunked framing as is buffered and return all data found, so
-        a burst of small chunks (SSE) costs one iteration, not one per chunk."""
-        out: list[bytes] = []
+        decoder = self._decoder
+        assert decoder is not None
         buf = conn.buf
         while True:
-            state = self._state
-            if state == _DATA:
-                if buf:
-                    data = conn.take(self._left)
-                    out.append(data)
-                    self._left -= len(data)
-                    if not self._left:
-                        self._state = _DATA_END
-                    continue
-            elif state == _DATA_END:
-                if buf[:2] == b"\r\n":
-                    del buf[:2]
-                    self._state = _SIZE
-                    continue
-                if buf[:1] == b"\n":
-                    del buf[:1]
-                    self._state = _SIZE
-                    continue
-                if len(buf) >= 2 or (buf and buf[0] != 13):
-                    raise self._bad("missing CRLF after chunk data")
-            else:  # _SIZE or _TRAILER: both need one complete line
-                i = buf.find(b"\n")
-                if i >= 0:
-                    line = buf[:i]
-                    del buf[: i + 1]
-                    if state == _SIZE:
-                        try:
-                            size = parse_chunk_size(line)
-                        except ParseError as exc:
-                            raise self._bad(str(exc)) from None
-                        if size:
-                            self._left = size
-                            self._state = _DATA
-                        else:
-                            self._state = _TRAILER
-                        continue
-                    if line in (b"", b"\r"):  # blank line ends the trailer section
-                        self._finish(conn)
-                        if out:
-                            return out[0] if len(out) == 1 else b"".join(out)
-                        raise StopAsyncIteration
-                    continue  # trailer fields are discarded
-                if len(buf) > MAX_LINE_BYTES:
-                    raise self._bad("chunk size or trailer line too long")
-            # Need more bytes: deliver what we have first, so streaming stays live.
-            if out:
-                return out[0] if len(out) == 1 else b"".join(out)
+            try:
+                data = decoder.decode(buf)
+            except ParseError as exc:
+                raise httpx.RemoteProtocolError(str(exc), request=self._request) from None
+            if decoder.done:
+                self._finish(conn)
+                if data:
+                    return data
+                raise StopAsyncIteration
+            if data:
+                if conn.read_paused and len(buf) < LOW_WATER:
+                    conn.resume_reading()
+                return data
             await self._fill(conn, "the complete chunked body")
-
-    def _bad(self, message: str) -> httpx.RemoteProtocolError:
-        return httpx.RemoteProtocolError(message, request=self._request)

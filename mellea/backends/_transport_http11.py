@@ -19,6 +19,7 @@ __all__ = [
     "MAX_LINE_BYTES",
     "NO_BODY",
     "UNTIL_CLOSE",
+    "ChunkedDecoder",
     "ParseError",
     "RequestHead",
     "ResponseHead",
@@ -254,3 +255,92 @@ def parse_chunk_size(line: bytes | bytearray) -> int:
     if not line or len(line) > 16 or line.strip(_HEX):
         raise ParseError(f"malformed chunk size line {bytes(line[:100])!r}")
     return int(line, 16)
+
+
+class ChunkedDecoder:
+    """Incremental decoder for a chunked body (RFC 9112 7.1).
+
+    ``decode(buf)`` consumes every complete piece of framing in ``buf`` and returns the
+    chunk data found, joined: a burst of small SSE/NDJSON chunks costs one call, not one
+    per chunk, and data of a partially received chunk is returned at once (streaming
+    stays incremental). It walks the buffer with an index and trims it once at the end.
+    Chunk extensions and trailer fields are read and discarded.
+    """
+
+    __slots__ = ("_error", "_left", "_state", "done")
+
+    # States, as plain ints for the hot loop: 0 size line, 1 data, 2 CRLF after the
+    # data, 3 trailer section.
+
+    def __init__(self) -> None:
+        self._state = 0
+        self._left = 0  # bytes of the current chunk still to come
+        self.done = False  # the terminating blank line was consumed
+        self._error: ParseError | None = None  # deferred until decoded data is delivered
+
+    def decode(self, buf: bytearray) -> bytes:
+        if self._error is not None:
+            raise self._error
+        pieces: list[bytearray] = []
+        try:
+            self._decode(buf, pieces)
+        except ParseError as exc:
+            if not pieces:
+                raise
+            self._error = exc  # hand out the good data first, fail on the next call
+        if not pieces:
+            return b""
+        return bytes(pieces[0]) if len(pieces) == 1 else b"".join(pieces)
+
+    def _decode(self, buf: bytearray, pieces: list[bytearray]) -> None:
+        pos = 0
+        end = len(buf)
+        state = self._state
+        left = self._left
+        while pos < end:
+            if state == 1:
+                avail = end - pos
+                if avail < left:
+                    pieces.append(buf[pos:end])
+                    left -= avail
+                    pos = end
+                    break
+                pieces.append(buf[pos : pos + left])
+                pos += left
+                left = 0
+                state = 2
+            elif state == 2:
+                if buf[pos] == 10:
+                    pos += 1
+                elif buf[pos] == 13 and pos + 1 < end and buf[pos + 1] == 10:
+                    pos += 2
+                elif buf[pos] == 13 and pos + 1 == end:
+                    break  # the LF is still in flight
+                else:
+                    raise ParseError("missing CRLF after chunk data")
+                state = 0
+            else:  # states 0 and 3 both need one complete line
+                i = buf.find(b"\n", pos)
+                if i < 0:
+                    if end - pos > MAX_LINE_BYTES:
+                        raise ParseError("chunk size or trailer line too long")
+                    break
+                line_end = i - 1 if i > pos and buf[i - 1] == 13 else i
+                if state == 0:
+                    line = buf[pos:line_end]
+                    # Fast path: plain hex digits, the only thing real servers send.
+                    if 0 < len(line) <= 16 and not line.strip(_HEX):
+                        left = int(line, 16)
+                    else:
+                        left = parse_chunk_size(line)
+                    state = 1 if left else 3
+                    pos = i + 1
+                elif line_end == pos:  # blank line: end of the trailer section
+                    pos = i + 1
+                    self.done = True
+                    break
+                else:  # a trailer field: discarded
+                    pos = i + 1
+        del buf[:pos]
+        self._state = state
+        self._left = left

@@ -14,6 +14,17 @@ import pytest
 
 from mellea.backends._transport import FastAsyncTransport
 from mellea.backends._transport_conn import HIGH_WATER, LOW_WATER
+from mellea.backends._transport_http11 import (
+    CHUNKED,
+    LENGTH,
+    NO_BODY,
+    UNTIL_CLOSE,
+    ChunkedDecoder,
+    ParseError,
+    build_request_head,
+    find_head_end,
+    parse_response_head,
+)
 
 from ._servers import RawServer, ServerConn, echo_handler, free_port, make_self_signed_cert
 
@@ -46,6 +57,67 @@ async def transport() -> AsyncIterator[FastAsyncTransport]:
     t = FastAsyncTransport()
     yield t
     await t.aclose()
+
+
+# -- wire format (pure functions) -------------------------------------------------------
+
+CHUNKED_BODY = b"5;ext=1\r\nhello\r\n1 \r\n \r\nB\nworld, more\n0\r\nT: 1\r\n\r\nNEXT"
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 5, 7, 11, 1000])
+def test_chunked_decoder_handles_every_split(step: int) -> None:
+    decoder, buf, out = ChunkedDecoder(), bytearray(), bytearray()
+    for i in range(0, len(CHUNKED_BODY), step):
+        buf += CHUNKED_BODY[i : i + step]
+        if not decoder.done:
+            out += decoder.decode(buf)
+    assert decoder.done
+    assert out == b"hello world, more"
+    assert buf == b"NEXT"  # bytes after the body are left for the caller to judge
+
+
+def test_chunked_decoder_delivers_data_before_a_framing_error() -> None:
+    decoder, buf = ChunkedDecoder(), bytearray(b"5\r\nhelloXX")
+    assert decoder.decode(buf) == b"hello"
+    with pytest.raises(ParseError):
+        decoder.decode(buf)
+    for bad in (b"0x5\r\n", b"+5\r\n", b"\r\n", b"1_0\r\n", b"z\r\n", b"1" * 9000):
+        with pytest.raises(ParseError):
+            ChunkedDecoder().decode(bytearray(bad))
+
+
+def test_parse_response_head() -> None:
+    head = parse_response_head(
+        b"HTTP/1.1 404 Not  Found\r\nA: 1\r\nB:2 \r\nContent-Length: 3, 3\r\n\r\n", b"GET"
+    )
+    assert (head.status, head.reason, head.mode, head.length) == (404, b"Not  Found", LENGTH, 3)
+    assert head.headers == [(b"A", b"1"), (b"B", b"2"), (b"Content-Length", b"3, 3")]
+    assert head.keep_alive
+    te = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 9\r\n\r\n"
+    assert parse_response_head(te, b"GET").mode == CHUNKED  # TE wins over CL
+    assert parse_response_head(te, b"HEAD").mode == NO_BODY
+    closing = b"HTTP/1.1 200\r\nConnection: keep-alive, Close\r\nContent-Length: 1\r\n\r\n"
+    assert not parse_response_head(closing, b"GET").keep_alive
+    assert parse_response_head(b"HTTP/1.0 200 OK\r\n\r\n", b"GET").mode == UNTIL_CLOSE
+    for bad in (b"HTTP/1.1 20 OK\r\n\r\n", b"HTTP/1.1 200OK\r\n\r\n", b"\r\n\r\n"):
+        with pytest.raises(ParseError):
+            parse_response_head(bad, b"GET")
+
+
+def test_find_head_end() -> None:
+    assert find_head_end(bytearray(b"HTTP/1.1 200 OK\r\n\r\nbody"), 0) == 19
+    assert find_head_end(bytearray(b"HTTP/1.1 200 OK\n\nbody"), 0) == 17
+    assert find_head_end(bytearray(b"HTTP/1.1 200 OK\r\nA: b\r\n"), 0) == -1
+
+
+def test_build_request_head() -> None:
+    head = build_request_head(b"GET", b"/x?y=1", [(b"Connection", b"close")], b"h:1", 0)
+    assert head.data == b"GET /x?y=1 HTTP/1.1\r\nHost: h:1\r\nConnection: close\r\n\r\n"
+    assert not head.keep_alive and not head.chunked
+    head = build_request_head(b"PUT", b"/", [(b"Host", b"h")], b"h:1", None)
+    assert head.chunked and head.data.endswith(b"Transfer-Encoding: chunked\r\n\r\n")
+    head = build_request_head(b"POST", b"/", [(b"Host", b"h")], b"h:1", 0)
+    assert head.data == b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"
 
 
 # -- basics -------------------------------------------------------------------------------
@@ -651,13 +723,24 @@ async def test_write_timeout() -> None:
     t = FastAsyncTransport()
 
     async def never_reads(conn: ServerConn) -> None:
-        await asyncio.sleep(10)
+        await asyncio.sleep(0.6)  # longer than the client is willing to wait
+        await conn.wait_client_close()  # then drain, to observe the disconnect
 
     async with RawServer(never_reads) as srv, client(t, write=0.3) as c:
         with pytest.raises(httpx.WriteTimeout):
             await c.post(srv.url(), content=b"x" * (64 * 1024 * 1024))
-    assert_no_leak(t)
-    await t.aclose()
+        assert await srv.wait_closed(1)
+        assert_no_leak(t)
+
+        # Cancelled while blocked writing: same clean-up.
+        task = asyncio.create_task(c.post(srv.url(), content=b"x" * (64 * 1024 * 1024)))
+        await asyncio.sleep(0.1)
+        assert t.stats()["in_use"] == 1
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await srv.wait_closed(2)
+        assert t.stats() == {"open": 0, "idle": 0, "in_use": 0, "waiters": 0}
 
 
 async def test_aclose_is_idempotent_and_closes_everything() -> None:
@@ -723,4 +806,14 @@ async def test_tls_handshake_stall_is_connect_timeout(transport: FastAsyncTransp
         assert 0.25 < time.monotonic() - start < 1.0
         assert await srv.wait_closed(1)
         assert srv.observed  # type: ignore[attr-defined]
-    assert_no_leak(transport)
+        assert_no_leak(transport)
+
+        # Cancelled mid-handshake: the half-open connection is closed too.
+        task = asyncio.create_task(c.get(f"https://127.0.0.1:{srv.port}/", timeout=5.0))
+        await asyncio.sleep(0.1)
+        assert transport.stats()["in_use"] == 1
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await srv.wait_closed(2)
+        assert transport.stats() == {"open": 0, "idle": 0, "in_use": 0, "waiters": 0}
