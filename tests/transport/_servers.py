@@ -127,6 +127,7 @@ class RawServer:
         self.closed = 0
         self.closed_event = asyncio.Event()
         self.port = 0
+        self.observed_close = False  # set by handlers that watched the client go away
 
     def url(self, path: str = "/") -> str:
         scheme = "https" if self._ssl else "http"

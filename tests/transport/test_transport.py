@@ -8,6 +8,7 @@ import ssl
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -27,6 +28,9 @@ from mellea.backends._transport_http11 import (
 )
 
 from ._servers import RawServer, ServerConn, echo_handler, free_port, make_self_signed_cert
+
+if TYPE_CHECKING:  # the loopback server is optional: only its type is needed here
+    from tests.servers.loopback import LoopbackServer
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -263,14 +267,16 @@ async def test_streaming_is_incremental(transport: FastAsyncTransport, framing: 
     first_seen = asyncio.Event()
     parts = [b"data: one\n\n", b"data: two\n\n"]
 
+    def frame(piece: bytes) -> bytes:
+        return b"%x\r\n%b\r\n" % (len(piece), piece) if framing == "chunked" else piece
+
     async def handler(conn: ServerConn) -> None:
         await conn.read_request()
-        if framing == "chunked":
-            head, frame = b"Transfer-Encoding: chunked\r\n", lambda p: b"%x\r\n%b\r\n" % (len(p), p)
-        elif framing == "length":
-            head, frame = b"Content-Length: %d\r\n" % sum(map(len, parts)), lambda p: p
-        else:
-            head, frame = b"", lambda p: p
+        head = {
+            "chunked": b"Transfer-Encoding: chunked\r\n",
+            "length": b"Content-Length: %d\r\n" % sum(map(len, parts)),
+            "close": b"",
+        }[framing]
         await conn.send(b"HTTP/1.1 200 OK\r\n" + head + b"\r\n" + frame(parts[0]))
         await first_seen.wait()
         await conn.send(frame(parts[1]) + (b"0\r\n\r\n" if framing == "chunked" else b""))
@@ -448,7 +454,7 @@ async def test_connect_retries() -> None:
 async def test_read_timeout_before_headers(transport: FastAsyncTransport) -> None:
     async def handler(conn: ServerConn) -> None:
         await conn.read_request()
-        conn.server.observed = await conn.wait_client_close()  # type: ignore[attr-defined]
+        conn.server.observed_close = await conn.wait_client_close()
 
     async with RawServer(handler) as srv, client(transport, read=0.3) as c:
         start = time.monotonic()
@@ -456,7 +462,7 @@ async def test_read_timeout_before_headers(transport: FastAsyncTransport) -> Non
             await c.get(srv.url())
         assert 0.25 < time.monotonic() - start < 1.0
         assert await srv.wait_closed(1)
-        assert srv.observed  # type: ignore[attr-defined]
+        assert srv.observed_close
     assert_no_leak(transport)
 
 
@@ -797,7 +803,7 @@ async def test_https_round_trip(cert: tuple[Path, Path]) -> None:
 
 async def test_tls_handshake_stall_is_connect_timeout(transport: FastAsyncTransport) -> None:
     async def silent(conn: ServerConn) -> None:  # accepts TCP, never speaks TLS
-        conn.server.observed = await conn.wait_client_close()  # type: ignore[attr-defined]
+        conn.server.observed_close = await conn.wait_client_close()
 
     async with RawServer(silent) as srv, client(transport, connect=0.3) as c:
         start = time.monotonic()
@@ -805,7 +811,7 @@ async def test_tls_handshake_stall_is_connect_timeout(transport: FastAsyncTransp
             await c.get(f"https://127.0.0.1:{srv.port}/")
         assert 0.25 < time.monotonic() - start < 1.0
         assert await srv.wait_closed(1)
-        assert srv.observed  # type: ignore[attr-defined]
+        assert srv.observed_close
         assert_no_leak(transport)
 
         # Cancelled mid-handshake: the half-open connection is closed too.
@@ -817,3 +823,44 @@ async def test_tls_handshake_stall_is_connect_timeout(transport: FastAsyncTransp
             await task
         assert await srv.wait_closed(2)
         assert transport.stats() == {"open": 0, "idle": 0, "in_use": 0, "waiters": 0}
+
+
+# -- against the project's loopback LLM server (if present) -------------------------------
+
+
+@pytest.fixture
+def loopback_server(request: pytest.FixtureRequest) -> LoopbackServer:
+    try:
+        srv: LoopbackServer = request.getfixturevalue("loopback")
+        return srv
+    except pytest.FixtureLookupError:
+        pytest.skip("tests/servers loopback server not available")
+
+
+async def test_ollama_streaming_and_concurrency_via_loopback(
+    loopback_server: LoopbackServer,
+) -> None:
+    srv = loopback_server
+    srv.configure(tokens=20, token_delay=0.01)
+    t = FastAsyncTransport(max_connections=8)
+    body = {"model": "loopback", "messages": [{"role": "user", "content": "hi"}]}
+    async with client(t) as c:
+        url = srv.url + "/api/chat"
+        arrivals: list[float] = []
+        text = ""
+        async with c.stream("POST", url, json={**body, "stream": True}) as r:
+            async for line in r.aiter_lines():
+                if line:
+                    arrivals.append(time.monotonic())
+                    text += json.loads(line)["message"]["content"]
+        assert text == " ".join(f"tok{i}" for i in range(20))
+        assert arrivals[-1] - arrivals[0] > 0.1  # tokens arrived as produced
+
+        srv.configure(tokens=3, token_delay=0.0)
+        replies = await asyncio.gather(
+            *(c.post(url, json={**body, "stream": False}) for _ in range(100))
+        )
+        assert all(r.json()["message"]["content"] == "tok0 tok1 tok2" for r in replies)
+        stats = srv.stats(include_requests=False)
+        assert stats.max_open_connections <= 8
+    assert t.stats()["open"] == 0
