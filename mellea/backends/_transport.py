@@ -31,6 +31,12 @@ Behaviour worth knowing:
 * Cancellation or an early ``aclose()`` of a response closes its connection (the server
   sees the disconnect) and frees the slot; nothing is returned to the pool in an
   unknown state. No tasks are created per request.
+
+Not supported (by design): HTTP/2, proxies, Unix sockets, ``Expect: 100-continue`` (the
+body is sent at once; an interim 100 is skipped), request trailers (response trailers
+are read and discarded), protocol upgrades (a 101 is returned with an empty body and
+its connection closed), pipelining, and the ``sni_hostname`` / ``network_stream``
+extensions. One event loop only: the transport is not thread-safe.
 """
 
 from __future__ import annotations
