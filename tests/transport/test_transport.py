@@ -490,13 +490,14 @@ async def test_read_timeout_applies_per_wait_not_per_response(
     async def handler(conn: ServerConn) -> None:
         await conn.read_request()
         await conn.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-        for _ in range(10):
+        for _ in range(12):
             await asyncio.sleep(0.05)
             await conn.send(b"1\r\nx\r\n")
         await conn.send(b"0\r\n\r\n")
 
-    async with RawServer(handler) as srv, client(transport, read=0.2) as c:
-        assert (await c.get(srv.url())).content == b"x" * 10
+    # 12 x 50 ms > 0.5 s: a per-response deadline would fire, a per-wait one must not.
+    async with RawServer(handler) as srv, client(transport, read=0.5) as c:
+        assert (await c.get(srv.url())).content == b"x" * 12
 
 
 async def test_server_drops_mid_chunked_body(transport: FastAsyncTransport) -> None:
