@@ -255,8 +255,31 @@ def test_sequential_mode_matches_batched(engine: Engine) -> None:
             a = run(engine, chat(prompt), max_tokens=16)
             b = run(seq, chat(prompt), max_tokens=16)
             assert a.text == b.text and a.finish == b.finish
+        # Grammar, stop strings and length are handled by the sequential path too.
+        schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+        js = run(seq, chat("Give me a number as JSON."), max_tokens=24, json_schema=schema)
+        assert js.finish is not None and js.finish[0] == "stop"
+        assert isinstance(json.loads(js.text)["n"], int)
+        msg = chat("Count from 1 to 10, separated by commas.")
+        stopped = run(seq, msg, max_tokens=32, stop=("5,",))
+        assert stopped.finish is not None and stopped.finish[0] == "stop"
+        assert stopped.text == run(engine, msg, max_tokens=32, stop=("5,",)).text
     finally:
         seq.close()
+
+
+@pytest.mark.model
+@needs_model
+def test_seeded_sampling_is_reproducible(engine: Engine) -> None:
+    params = {"max_tokens": 16, "temperature": 0.9, "seed": 1234}
+    a = run(engine, chat(PROMPTS[2]), **params)
+    b = run(engine, chat(PROMPTS[2]), **params)
+    assert a.text and a.text == b.text
+    # Same seed inside a batch of concurrent jobs: still the same text.
+    sinks = [Sink() for _ in range(3)]
+    for s in sinks:
+        engine.submit(chat(PROMPTS[2]), GenerationParams(**params), s)  # type: ignore[arg-type]
+    assert all(s.wait().text == a.text for s in sinks)
 
 
 @pytest.mark.model

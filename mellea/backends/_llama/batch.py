@@ -23,13 +23,16 @@ All methods run on the engine's owner thread (llama.cpp contexts are not thread-
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from .api import ModelLoadError, PromptTooLongError
 from .grammar import grammar_for
 from .job import Job
-from .llama_utils import ChatFormatter, PieceDecoder, build_sampler, import_llama_cpp, tokenize
+from .llama_utils import COMPUTE_LOCK, ChatFormatter, PieceDecoder, import_llama_cpp, tokenize
+from .sampling import GreedyPenalized, LlamaChainSampler, make_sampler
+from .schedule import GroupSizer
 from .text import OutputTracker
 
 
@@ -38,11 +41,12 @@ class _Slot:
     seq_id: int
     job: Job
     tracker: OutputTracker
-    sampler: Any
+    sampler: GreedyPenalized | LlamaChainSampler
     prompt: list[int]
     n_past: int = 0  # positions of this sequence already in the KV cache
     next_token: int | None = None  # sampled, not yet fed back (None while prefilling)
     logits_row: int = -1  # row of this sequence's logits in the current batch, -1 if none
+    last_fed: int = 0  # step number of the last decode row (round-robin order)
 
 
 class BatchDecoder:
@@ -74,6 +78,8 @@ class BatchDecoder:
         self._free_ids: list[int] = list(range(max_sequences))  # least recently freed first
         # Tokens whose KV currently sits in each sequence's stream (positions 0..len-1).
         self._cached: list[list[int]] = [[] for _ in range(max_sequences)]
+        self._sizer = GroupSizer()
+        self._step_no = 0
         self._lc: Any = None
         self._model: Any = None
         self._ctx: Any = None
@@ -120,7 +126,7 @@ class BatchDecoder:
     def close(self) -> None:
         lc = self._lc
         for slot in self._slots:
-            lc.llama_sampler_free(slot.sampler)
+            slot.sampler.free()
         self._slots.clear()
         if self._batch_allocated:
             lc.llama_batch_free(self._batch)
@@ -155,7 +161,7 @@ class BatchDecoder:
                 f"prompt has {len(prompt)} tokens; the context window is {self._n_ctx_seq} "
                 "tokens per sequence (raise n_ctx)"
             )
-        sampler = build_sampler(lc, self._vocab, self._n_vocab, job.params, grammar_for(job.params))
+        sampler = make_sampler(lc, self._vocab, self._n_vocab, job.params, grammar_for(job.params))
         seq_id, reuse = self._pick_slot(prompt)
         self._free_ids.remove(seq_id)
         if not lc.llama_memory_seq_rm(self._mem, seq_id, reuse, -1):
@@ -174,11 +180,17 @@ class BatchDecoder:
             self._release(slot)
         if not self._slots:
             return
-        n = self._fill_batch()
+        self._step_no += 1
+        n, decode_rows = self._fill_batch()
         self._batch.n_tokens = n
-        rc = self._lc.llama_decode(self._ctx, self._batch)
+        with COMPUTE_LOCK:
+            t0 = time.perf_counter()
+            rc = self._lc.llama_decode(self._ctx, self._batch)
+            elapsed = time.perf_counter() - t0
         if rc != 0:
             raise RuntimeError(f"llama_decode failed with status {rc}")
+        if n == decode_rows:  # a pure decode step: a clean sample of the cost per row count
+            self._sizer.record(n, elapsed)
         self._sample()
 
     def fail_all(self, exc: BaseException) -> None:
@@ -192,7 +204,8 @@ class BatchDecoder:
             cached.clear()
 
     # -- internals -----------------------------------------------------------------
-    def _fill_batch(self) -> int:
+    def _fill_batch(self) -> tuple[int, int]:
+        """Fill the batch; returns (tokens, decode rows among them)."""
         b = self._batch
         n = 0
 
@@ -209,12 +222,22 @@ class BatchDecoder:
             slot.n_past += 1
             n += 1
 
-        decoding = False
+        ready = []
         for slot in self._slots:
             slot.logits_row = -1
             if slot.next_token is not None:
+                ready.append(slot)
+        decoding = bool(ready)
+        if ready:
+            rows = self._sizer.choose(len(ready))
+            if rows < len(ready):  # round-robin: the longest-waiting sequences go first
+                ready.sort(key=lambda s: s.last_fed)
+                del ready[rows:]
+            for slot in ready:
+                assert slot.next_token is not None
                 put(slot.next_token, slot, True)
-                decoding = True
+                slot.last_fed = self._step_no
+        decode_rows = n
         budget = self._n_batch - n
         if decoding:
             budget = min(budget, self._prefill_chunk)
@@ -228,12 +251,12 @@ class BatchDecoder:
             for i in range(start, end):
                 put(slot.prompt[i], slot, i == len(slot.prompt) - 1)
             budget -= end - start
-        return n
+        return n, decode_rows
 
     def _sample(self) -> None:
         lc, ctx, vocab = self._lc, self._ctx, self._vocab
         for slot in [s for s in self._slots if s.logits_row >= 0]:
-            token = lc.llama_sampler_sample(slot.sampler, ctx, slot.logits_row)
+            token = slot.sampler.sample(ctx, slot.logits_row)
             piece = None if lc.llama_vocab_is_eog(vocab, token) else self._piece(token)
             if slot.tracker.on_token(piece, slot.n_past):
                 self._release(slot)
@@ -262,7 +285,7 @@ class BatchDecoder:
     def _release(self, slot: _Slot) -> None:
         # The sequence's KV is kept for prefix reuse; _pick_slot trims it when reused.
         self._slots.remove(slot)
-        self._lc.llama_sampler_free(slot.sampler)
+        slot.sampler.free()
         self._free_ids.append(slot.seq_id)
 
 

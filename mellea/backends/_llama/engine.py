@@ -308,8 +308,11 @@ class Engine:
             for job in waiting:
                 job._fail(closed)
             if decoder is not None:
-                decoder.fail_all(closed)
-                decoder.close()
+                try:
+                    decoder.fail_all(closed)
+                    decoder.close()
+                except Exception:
+                    log.exception("freeing the model failed")
             self._drain_after_stop()
 
     def _load_into(

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import random
+import threading
 from collections.abc import Sequence
 from typing import Any
 
-from .api import GenerationParams
-from .grammar import GRAMMAR_ROOT
+# Held around every llama.cpp compute call of every Engine in the process. Two engines
+# decoding at once would each run n_threads workers, oversubscribing the cores, and
+# llama.cpp's spin-waiting workers then slow down ~100x; interleaving their steps is
+# far cheaper.
+COMPUTE_LOCK = threading.Lock()
 
 # Used when a GGUF carries no chat template: ChatML is what most small instruct models use.
 CHATML_TEMPLATE = (
@@ -108,49 +111,3 @@ class ChatFormatter:
                     f"each message must be a dict with 'role' and 'content', got {m!r}"
                 )
         return self._formatter(messages=list(messages)).prompt
-
-
-def resolve_seed(params: GenerationParams) -> int:
-    return params.seed if params.seed is not None else random.getrandbits(32)
-
-
-def build_sampler(
-    lc: Any, vocab: Any, n_vocab: int, params: GenerationParams, grammar: str | None
-) -> Any:
-    """A per-sequence sampler chain equivalent to ``Llama._init_sampler``.
-
-    Same order and defaults as llama-cpp-python's high-level API, so greedy output matches a
-    direct ``create_chat_completion`` call token for token. Raises ValueError on a grammar
-    llama.cpp cannot parse. The caller frees the chain with ``llama_sampler_free``.
-    """
-    chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
-
-    def add(sampler: Any) -> None:
-        lc.llama_sampler_chain_add(chain, sampler)
-
-    try:
-        add(
-            lc.llama_sampler_init_penalties(
-                n_vocab, params.penalty_last_n, params.repeat_penalty, 0.0, 0.0
-            )
-        )
-        if grammar is not None:
-            g = lc.llama_sampler_init_grammar(
-                vocab, grammar.encode("utf-8"), GRAMMAR_ROOT.encode("utf-8")
-            )
-            if not g:
-                raise ValueError("llama.cpp rejected the grammar (see its log for the parse error)")
-            add(g)
-        if params.temperature == 0.0:
-            add(lc.llama_sampler_init_greedy())
-        else:
-            add(lc.llama_sampler_init_top_k(params.top_k))
-            add(lc.llama_sampler_init_typical(1.0, 1))
-            add(lc.llama_sampler_init_top_p(params.top_p, 1))
-            add(lc.llama_sampler_init_min_p(params.min_p, 1))
-            add(lc.llama_sampler_init_temp(params.temperature))
-            add(lc.llama_sampler_init_dist(resolve_seed(params)))
-    except BaseException:
-        lc.llama_sampler_free(chain)
-        raise
-    return chain

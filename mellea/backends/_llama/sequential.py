@@ -16,7 +16,8 @@ from typing import Any
 from .api import ModelLoadError, PromptTooLongError
 from .grammar import GRAMMAR_ROOT, grammar_for
 from .job import Job
-from .llama_utils import ChatFormatter, PieceDecoder, import_llama_cpp, resolve_seed, tokenize
+from .llama_utils import COMPUTE_LOCK, ChatFormatter, PieceDecoder, import_llama_cpp, tokenize
+from .sampling import resolve_seed
 from .text import OutputTracker
 
 
@@ -122,7 +123,8 @@ class SequentialDecoder:
             tracker.finish("cancelled")
             self._end()
             return
-        token = next(gen)
+        with COMPUTE_LOCK:  # next() evaluates the previous token, then samples
+            token = next(gen)
         piece = None if self._lc.llama_vocab_is_eog(self._vocab, token) else self._piece(token)
         # The first sampled token sits on top of the prompt; each later one on top of the
         # previous token, which generate() feeds to the model before sampling again.
