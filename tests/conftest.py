@@ -17,6 +17,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test talks to a real Ollama by accident."""
     monkeypatch.delenv("OLLAMA_HOST", raising=False)
     monkeypatch.delenv("MELLEA_BACKEND", raising=False)
+    for name in ("MELLEA_MODEL", "OPENAI_BASE_URL", "OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
     yield
 
 

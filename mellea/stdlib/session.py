@@ -297,6 +297,15 @@ def _ollama_reachable(timeout: float = 0.5) -> str | None:
 
 def _choose_default_backend() -> str:
     global _auto_choice_logged
+    import os
+
+    # An explicit switch (e.g. MELLEA_BACKEND=openai + OPENAI_BASE_URL) beats auto-detection,
+    # so unchanged programs calling start_session() can target any server.
+    forced = os.environ.get("MELLEA_BACKEND", "").strip().lower()
+    if forced:
+        if forced not in _BACKENDS:
+            raise ValueError(f"MELLEA_BACKEND={forced!r}; choose one of {', '.join(_BACKENDS)}")
+        return forced
     base = _ollama_reachable()
     name = "ollama" if base else "local"
     if not _auto_choice_logged:
@@ -318,12 +327,14 @@ def start_session(
 ) -> MelleaSession:
     """A session with a backend chosen by name.
 
-    `backend_name`: "ollama", "openai", "litellm" or "local"; None picks Ollama when a
-    server answers at `OLLAMA_HOST` (default 127.0.0.1:11434), else the embedded model.
-    `model_id` defaults to the backend's default model; `ctx` to `SimpleContext()`;
+    `backend_name`: "ollama", "openai", "litellm" or "local"; None uses `MELLEA_BACKEND`
+    if set, else Ollama when a server answers at `OLLAMA_HOST` (default 127.0.0.1:11434),
+    else the embedded model. `model_id` defaults to `MELLEA_MODEL` when `backend_name` is
+    None, then to the backend's default model; `ctx` to `SimpleContext()`;
     `model_options` apply to every call; other keyword arguments go to the backend.
     """
     import importlib
+    import os
 
     name = _choose_default_backend() if backend_name is None else backend_name.lower()
     if name in _UNSUPPORTED:
@@ -334,6 +345,8 @@ def start_session(
         )
     module_name, class_name = _BACKENDS[name]
     backend_cls = getattr(importlib.import_module(module_name), class_name)
+    if model_id is None and backend_name is None:
+        model_id = os.environ.get("MELLEA_MODEL") or None
     if model_id is not None:
         backend_kwargs["model_id"] = model_id
     backend = backend_cls(model_options=model_options, **backend_kwargs)
