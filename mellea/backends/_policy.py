@@ -14,6 +14,8 @@ DEFAULT_RETRY_AFTER_CAP_S = 60.0
 DEFAULT_MAX_CONCURRENCY = 64
 """In-flight requests per backend; more thunks queue (10,000 thunks never open 10,000 sockets)."""
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+REPLICA_COOLDOWN_S = 5.0
+"""A replica that refused a connection is skipped for this long while others are up."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,210 @@
+"""`OpenAIBackend`: the OpenAI chat-completions API over our own HTTP layer.
+
+Speaks to OpenAI and to every server with the same protocol — vLLM, SGLang, llama.cpp's
+server, LM Studio, Ollama's `/v1` — without the `openai` SDK: one POST to
+`{base_url}/chat/completions`, SSE when streaming. `base_url` may list several replicas
+of one deployment; requests then go to the least-busy one (see `_replicas.py`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from ..core.errors import BackendProtocolError, InvalidOptionError
+from ..core.thunk import ModelOutputThunk
+from ._chat import ChatBackend, ChatCall
+from ._http import HttpEndpoint, decode_json_line
+from ._openai_wire import (
+    JsonForm,
+    StreamAssembler,
+    StructuredOutputForm,
+    absorb_completion,
+    build_payload,
+)
+from ._policy import DEFAULT_MAX_CONCURRENCY, NO_RETRY, RetryPolicy
+from ._replicas import ReplicaSet
+from .model_ids import OPENAI_GPT_4O, ModelIdentifier
+from .model_options import ModelOption
+
+DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_OPENAI_MODEL = OPENAI_GPT_4O
+CHAT_PATH = "/chat/completions"
+_OFFICIAL_HOST = "api.openai.com"
+
+
+def openai_base_urls(base_url: str | Sequence[str] | None = None) -> list[str]:
+    """`base_url` (one URL or a list), else `OPENAI_BASE_URL` (comma-separated), else OpenAI."""
+    if base_url is None:
+        raw = os.environ.get("OPENAI_BASE_URL") or DEFAULT_OPENAI_BASE_URL
+        urls = [u.strip() for u in raw.split(",")]
+    elif isinstance(base_url, str):
+        urls = [base_url]
+    else:
+        urls = list(base_url)
+    urls = [u.rstrip("/") for u in urls if u and u.strip()]
+    if not urls:
+        raise InvalidOptionError(f"base_url must name at least one URL, got {base_url!r}")
+    for url in urls:
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise InvalidOptionError(f"base_url must be an http(s) URL, got {url!r}")
+    return urls
+
+
+class OpenAIBackend(ChatBackend):
+    """Chat with any OpenAI-compatible chat-completions server.
+
+    Args:
+        model_id: The model name the server knows (default `gpt-4o`).
+        base_url: `https://api.openai.com/v1` by default, or `OPENAI_BASE_URL`; a list
+            of URLs (or a comma-separated `OPENAI_BASE_URL`) spreads requests over
+            replicas: least-busy first, failing over on connection errors.
+        api_key: Sent as a Bearer token; defaults to `OPENAI_API_KEY`. Required only by
+            the official API; local servers need none.
+        model_options: Defaults for every call (per-call options win).
+        timeout: Seconds for connect/read (or an `httpx.Timeout`); streaming calls use
+            `ModelOption.STREAM_TIMEOUT` between chunks instead of the read timeout.
+        retry: Retry policy for failures before any output (see `mellea.backends._policy`).
+        max_concurrency: Requests in flight at once, per replica; more wait their turn.
+        transport: An httpx transport (tests, proxies); default: mellea's fast transport.
+        default_headers: Extra HTTP headers for every request.
+        default_extra_body: Fields merged into every request body (e.g. vLLM's
+            `{"chat_template_kwargs": {"enable_thinking": False}}`); a per-call
+            `model_options={"extra_body": ...}` wins, `chat_template_kwargs` deep-merged.
+    """
+
+    provider: ClassVar[str] = "openai"
+    service: ClassVar[str] = "OpenAI-compatible server"
+    native_aliases: ClassVar[Mapping[str, str]] = {
+        "max_tokens": ModelOption.MAX_NEW_TOKENS,
+        "max_completion_tokens": ModelOption.MAX_NEW_TOKENS,
+        "seed": ModelOption.SEED,
+        "stop": ModelOption.STOP_SEQUENCES,
+        "stream": ModelOption.STREAM,
+        "reasoning_effort": ModelOption.THINKING,
+    }
+
+    def __init__(
+        self,
+        model_id: str | ModelIdentifier = DEFAULT_OPENAI_MODEL,
+        *,
+        base_url: str | Sequence[str] | None = None,
+        api_key: str | None = None,
+        model_options: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        retry: RetryPolicy | None = None,
+        max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
+        transport: httpx.AsyncBaseTransport | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        default_extra_body: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(model_id, model_options=model_options)
+        urls = openai_base_urls(base_url)
+        self.base_urls = urls
+        self.base_url = urls[0]
+        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        official = any(urlsplit(u).hostname == _OFFICIAL_HOST for u in urls)
+        if official and not key:
+            raise InvalidOptionError(
+                "the OpenAI API needs an API key: set OPENAI_API_KEY or pass api_key=...; "
+                "for a local server pass base_url=... (no key needed)"
+            )
+        headers = dict(default_headers or {})
+        if key:
+            headers.setdefault("authorization", f"Bearer {key}")
+        # OpenAI's newer models refuse `max_tokens`; compatible servers all take it.
+        self._max_tokens_key = "max_completion_tokens" if official else "max_tokens"
+        self.default_extra_body = dict(default_extra_body or {})
+        endpoints = [
+            HttpEndpoint(
+                url,
+                service=self.service,
+                unavailable_hint="Is the server running, and does base_url end in /v1?",
+                headers=headers,
+                timeout=timeout,
+                retry=retry,
+                max_concurrency=max_concurrency,
+                transport=transport,
+            )
+            for url in urls
+        ]
+        self._http = ReplicaSet(endpoints, retry=retry)
+        self._json_form = StructuredOutputForm()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def _payload(self, call: ChatCall, json_form: JsonForm = "json_schema") -> dict[str, Any]:
+        key = self._max_tokens_key
+        raw = call.options.raw
+        if "max_completion_tokens" in raw and not {ModelOption.MAX_NEW_TOKENS, "max_tokens"} & set(
+            raw
+        ):
+            key = "max_completion_tokens"  # the user chose that name: keep it
+        return build_payload(
+            self.model_id, call, json_form=json_form, max_tokens_key=key,
+            default_extra_body=self.default_extra_body,
+        )  # fmt: skip
+
+    async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
+        if call.json_schema is None:
+            await self._send(self._payload(call), call, mot, None)
+            return
+
+        async def send(form: JsonForm, probe: bool) -> None:
+            await self._send(self._payload(call, form), call, mot, NO_RETRY if probe else None)
+
+        await self._json_form.run(send, mot, self.service)
+
+    async def _send(
+        self,
+        payload: dict[str, Any],
+        call: ChatCall,
+        mot: ModelOutputThunk[Any],
+        retry: RetryPolicy | None,
+    ) -> None:
+        if not call.options.stream:
+            data = await self._http.post_json(CHAT_PATH, payload, mot, retry=retry)
+            absorb_completion(data, mot, call.tools, self.service)
+            return
+        assembler = StreamAssembler(call.tools, self.service)
+        async with self._http.open(
+            CHAT_PATH, payload, mot, read_timeout=call.options.stream_timeout, retry=retry
+        ) as opened:
+            endpoint, response = opened.endpoint, opened.response
+            if "text/event-stream" not in response.headers.get("content-type", ""):
+                # A server that ignores `stream` answers with one JSON body.
+                try:
+                    raw = await response.aread()
+                except httpx.HTTPError as exc:
+                    raise endpoint.map_error(exc, phase="while sending its answer") from None
+                absorb_completion(
+                    decode_json_line(raw, self.service), mot, call.tools, self.service
+                )
+                return
+            event = ""
+            async for line in endpoint.iter_lines(response):
+                if line.startswith(b"event:"):
+                    event = line[6:].strip().decode("utf-8", "replace")
+                    continue
+                if not line.startswith(b"data:"):
+                    continue  # comments (": ping"), ids, retry hints
+                data = line[5:].strip()
+                if data == b"[DONE]":
+                    assembler.finish(mot)
+                    return
+                chunk = decode_json_line(data, self.service)
+                if event == "error" and isinstance(chunk, dict) and "error" not in chunk:
+                    chunk = {"error": chunk}
+                assembler.absorb(chunk, mot)
+        if assembler.finish_reason is not None:  # some servers omit [DONE]
+            assembler.finish(mot)
+            return
+        raise BackendProtocolError(f"{self.service} ended the stream before it finished")
+
+
+__all__ = ["DEFAULT_OPENAI_BASE_URL", "DEFAULT_OPENAI_MODEL", "OpenAIBackend", "openai_base_urls"]
