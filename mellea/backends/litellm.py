@@ -1,0 +1,246 @@
+"""`LiteLLMBackend`: 100+ hosted providers through `litellm.acompletion`.
+
+Needs the extra: `pip install "mellea[litellm]"`. Importing this module does not import
+litellm; constructing the backend does (so a missing extra fails there, with the hint).
+Requests use the same chat-completions fields as `OpenAIBackend` (LiteLLM translates them
+per provider), run on mellea's I/O loop, and its errors are mapped onto mellea's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, ClassVar
+
+from ..core.errors import (
+    BackendError,
+    BackendStatusError,
+    BackendUnavailableError,
+    MelleaError,
+    RateLimitedError,
+    ReadTimeoutError,
+)
+from ..core.thunk import ModelOutputThunk
+from ._chat import ChatBackend, ChatCall
+from ._openai_wire import (
+    JsonForm,
+    StreamAssembler,
+    StructuredOutputForm,
+    absorb_completion,
+    build_payload,
+)
+from ._policy import (
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_READ_TIMEOUT_S,
+    NO_RETRY,
+    RETRYABLE_STATUS,
+    RetryPolicy,
+)
+from .model_ids import IBM_GRANITE_4_1_3B, ModelIdentifier
+from .model_options import ModelOption
+
+logger = logging.getLogger("mellea")
+
+DEFAULT_LITELLM_MODEL = f"ollama_chat/{IBM_GRANITE_4_1_3B.ollama_name}"
+INSTALL_HINT = 'pip install "mellea[litellm]"'
+
+
+def _import_litellm() -> Any:
+    # litellm downloads a model price list when imported unless told to use its bundled
+    # copy; a constructor must not touch the network, so default to the local copy.
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    try:
+        import litellm
+    except ImportError as exc:
+        raise ImportError(
+            f"The LiteLLM backend requires extra dependencies: {INSTALL_HINT}"
+        ) from exc
+    litellm.suppress_debug_info = True  # it would otherwise print help banners to stdout
+    return litellm
+
+
+class LiteLLMBackend(ChatBackend):
+    """Chat through LiteLLM: `model_id="<provider>/<model>"` (e.g. `anthropic/claude-...`).
+
+    Args:
+        model_id: A LiteLLM model string (default `ollama_chat/granite4.1:3b`).
+        base_url: Passed as `api_base` (a LiteLLM proxy, a local server); unset for
+            hosted providers, which LiteLLM locates from the model prefix.
+        api_key: Passed as `api_key`; by default LiteLLM reads the provider's variable.
+        model_options: Defaults for every call (per-call options win); unknown keys go
+            to `litellm.acompletion` unchanged.
+        timeout: Seconds a non-streaming call may take (streaming calls use
+            `ModelOption.STREAM_TIMEOUT` between chunks).
+        retry: Retry policy for failures before any output.
+        max_concurrency: Requests in flight at once; more wait their turn.
+    """
+
+    provider: ClassVar[str] = "litellm"
+    service: ClassVar[str] = "LiteLLM"
+    native_aliases: ClassVar[Mapping[str, str]] = {
+        "max_tokens": ModelOption.MAX_NEW_TOKENS,
+        "max_completion_tokens": ModelOption.MAX_NEW_TOKENS,
+        "seed": ModelOption.SEED,
+        "stop": ModelOption.STOP_SEQUENCES,
+        "stream": ModelOption.STREAM,
+        "reasoning_effort": ModelOption.THINKING,
+    }
+
+    def __init__(
+        self,
+        model_id: str | ModelIdentifier = DEFAULT_LITELLM_MODEL,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        model_options: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
+    ) -> None:
+        self._litellm = _import_litellm()
+        super().__init__(model_id, model_options=model_options)
+        if max_concurrency is not None and max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be >= 1 or None, got {max_concurrency!r}")
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self._api_key = api_key
+        self.timeout = DEFAULT_READ_TIMEOUT_S if timeout is None else float(timeout)
+        self.retry = retry or RetryPolicy()
+        self.max_concurrency = max_concurrency
+        self._slots: asyncio.Semaphore | None = None  # created on the I/O loop
+        self._json_form = StructuredOutputForm()
+
+    def _kwargs(self, call: ChatCall, json_form: JsonForm = "json_schema") -> dict[str, Any]:
+        kwargs = build_payload(self.model_id, call, json_form=json_form, merge_extra_body=False)
+        if self.base_url is not None:
+            kwargs.setdefault("api_base", self.base_url)
+        if self._api_key is not None:
+            kwargs.setdefault("api_key", self._api_key)
+        kwargs.setdefault("timeout", self.timeout)
+        # Parameters a provider does not support are dropped rather than failing the call;
+        # retries are ours (before any output only), not LiteLLM's.
+        kwargs.setdefault("drop_params", True)
+        kwargs["num_retries"] = 0
+        return kwargs
+
+    async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
+        if call.json_schema is None:
+            await self._send(self._kwargs(call), call, mot, self.retry)
+            return
+
+        async def send(form: JsonForm, probe: bool) -> None:
+            await self._send(self._kwargs(call, form), call, mot, NO_RETRY if probe else self.retry)
+
+        await self._json_form.run(send, mot, self.service)
+
+    async def _send(
+        self, kwargs: dict[str, Any], call: ChatCall, mot: ModelOutputThunk[Any], retry: RetryPolicy
+    ) -> None:
+        if self.max_concurrency is not None and self._slots is None:
+            self._slots = asyncio.Semaphore(self.max_concurrency)
+        if self._slots is not None:
+            async with self._slots:
+                await self._attempts(kwargs, call, mot, retry)
+        else:
+            await self._attempts(kwargs, call, mot, retry)
+
+    async def _attempts(
+        self, kwargs: dict[str, Any], call: ChatCall, mot: ModelOutputThunk[Any], retry: RetryPolicy
+    ) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            mot.generation.attempts = attempt
+            try:
+                await self._once(kwargs, call, mot)
+                return
+            except Exception as exc:
+                error = exc if isinstance(exc, MelleaError) else self._map_error(exc)
+                started = bool(mot.partial_value or mot.tool_calls)
+                if started or attempt > retry.max_retries or not _retryable(error):
+                    if error is exc:
+                        raise
+                    raise error from exc
+            delay = retry.delay(attempt, getattr(error, "retry_after", None), random.random())
+            logger.info("%s; retrying in %.2f s", error, delay)
+            await asyncio.sleep(delay)
+
+    async def _once(
+        self, kwargs: dict[str, Any], call: ChatCall, mot: ModelOutputThunk[Any]
+    ) -> None:
+        litellm = self._litellm
+        if not call.options.stream:
+            response = await litellm.acompletion(**kwargs)
+            absorb_completion(_as_dict(response), mot, call.tools, self.service)
+            return
+        stream = await litellm.acompletion(**kwargs)
+        assembler = StreamAssembler(call.tools, self.service)
+        try:
+            async for chunk in _with_chunk_timeout(stream, call.options.stream_timeout):
+                assembler.absorb(_as_dict(chunk), mot)
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:  # abandoning a stream must close its connection
+                await aclose()
+        assembler.finish(mot)
+
+    def _map_error(self, exc: Exception) -> MelleaError:
+        litellm = self._litellm
+        where = f"{self.service} ({self.model_id})"
+        if isinstance(exc, litellm.Timeout):
+            return ReadTimeoutError(f"{where} timed out: {exc}")
+        if isinstance(exc, litellm.APIConnectionError) or _connect_failure(exc):
+            return BackendUnavailableError(f"{where} could not reach the provider: {exc}")
+        status = getattr(exc, "status_code", None)
+        if isinstance(status, int) and 400 <= status <= 599:
+            cls = RateLimitedError if status == 429 else BackendStatusError
+            return cls(f"{where} answered HTTP {status}: {exc}", status_code=status, body=str(exc))
+        return BackendError(f"{where} failed: {exc!r}")
+
+
+def _connect_failure(exc: BaseException) -> bool:
+    """A refused/unreachable connection somewhere in the chain (LiteLLM may report it as
+    an HTTP 500 "Connection error" wrapping the transport's exception)."""
+    import httpx
+
+    seen: BaseException | None = exc
+    for _ in range(12):
+        if seen is None:
+            return False
+        if isinstance(seen, httpx.ConnectError | ConnectionError):
+            return True
+        if type(seen).__name__ in ("APIConnectionError", "ClientConnectorError"):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _retryable(error: MelleaError) -> bool:
+    if isinstance(error, BackendStatusError):
+        return error.status_code in RETRYABLE_STATUS
+    return isinstance(error, BackendUnavailableError)
+
+
+def _as_dict(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return obj
+    dump = getattr(obj, "model_dump", None)
+    return dump() if dump is not None else obj
+
+
+async def _with_chunk_timeout(stream: Any, seconds: float | None) -> AsyncIterator[Any]:
+    iterator = stream.__aiter__()
+    while True:
+        try:
+            async with asyncio.timeout(seconds):
+                chunk = await iterator.__anext__()
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise ReadTimeoutError(f"LiteLLM stream went silent for {seconds} s") from None
+        yield chunk
+
+
+__all__ = ["DEFAULT_LITELLM_MODEL", "INSTALL_HINT", "LiteLLMBackend"]
