@@ -70,11 +70,23 @@ def _retry_after_seconds(value: str | None) -> float | None:
         return None if parsed is None else max(0.0, parsed.timestamp() - time.time())
 
 
-def _default_transport() -> httpx.AsyncBaseTransport | None:
-    try:
-        from ._transport import FastAsyncTransport
-    except ImportError:  # pragma: no cover - the fast transport ships with mellea
-        return None
+def _proxied(base_url: str) -> bool:
+    """True if the environment routes `base_url` through a proxy (HTTP_PROXY & co)."""
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    if parts.scheme not in urllib.request.getproxies():
+        return False
+    return not urllib.request.proxy_bypass(parts.hostname or "")
+
+
+def _default_transport(base_url: str) -> httpx.AsyncBaseTransport | None:
+    """Our fast HTTP/1.1 transport, or None (httpx's own) when a proxy must be used."""
+    if _proxied(base_url):
+        return None  # the fast transport does not speak to proxies
+    from ._transport import FastAsyncTransport
+
     return FastAsyncTransport(max_connections=1000, max_keepalive=100)
 
 
@@ -111,7 +123,7 @@ class HttpEndpoint:
 
     def _get_client(self) -> httpx.AsyncClient:
         if self._client is None:
-            transport = self._transport or _default_transport()
+            transport = self._transport or _default_transport(self.base_url)
             self._client = httpx.AsyncClient(
                 base_url=self.base_url, headers=self.headers, timeout=self.timeout,
                 transport=transport, trust_env=transport is None,
@@ -218,9 +230,7 @@ class HttpEndpoint:
                         await response.aclose()
                 if not self._should_retry(error, attempt, policy):
                     raise error
-                delay = policy.delay(
-                    attempt, getattr(error, "retry_after", None), random.random()
-                )
+                delay = policy.delay(attempt, getattr(error, "retry_after", None), random.random())
                 logger.info("%s; retrying in %.2f s", error, delay)
                 await asyncio.sleep(delay)
         finally:

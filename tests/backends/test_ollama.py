@@ -157,3 +157,15 @@ async def test_many_thunks_queue_behind_the_concurrency_limit(loopback: Loopback
     stats = loopback.stats(include_requests=False)
     assert stats.max_in_flight <= 8 and stats.total_requests == 100
     assert m.backend._http.in_flight == 0  # type: ignore[attr-defined]
+
+
+def test_a_configured_proxy_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mellea.backends._http import _proxied
+
+    for var in ("http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    assert not _proxied("http://gpu-box:11434")
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+    assert _proxied("http://gpu-box:11434")  # -> httpx's own transport, trust_env=True
+    monkeypatch.setenv("NO_PROXY", "gpu-box")
+    assert not _proxied("http://gpu-box:11434")
