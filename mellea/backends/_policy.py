@@ -14,6 +14,10 @@ DEFAULT_RETRY_AFTER_CAP_S = 60.0
 DEFAULT_MAX_CONCURRENCY = 64
 """In-flight requests per backend; more thunks queue (10,000 thunks never open 10,000 sockets)."""
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+DEFAULT_SERVER_MAX_CONCURRENCY = 256
+"""Per replica for OpenAI-compatible servers and LiteLLM: vLLM / SGLang batch hundreds of
+sequences at once (256 was vLLM's default `max_num_seqs`), so a page of 256 concurrent
+thunks goes out in one wave instead of four."""
 REPLICA_COOLDOWN_S = 5.0
 """A replica that refused a connection is skipped for this long while others are up."""
 

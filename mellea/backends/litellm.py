@@ -33,8 +33,8 @@ from ._openai_wire import (
     build_payload,
 )
 from ._policy import (
-    DEFAULT_MAX_CONCURRENCY,
     DEFAULT_READ_TIMEOUT_S,
+    DEFAULT_SERVER_MAX_CONCURRENCY,
     NO_RETRY,
     RETRYABLE_STATUS,
     RetryPolicy,
@@ -75,7 +75,7 @@ class LiteLLMBackend(ChatBackend):
         timeout: Seconds a non-streaming call may take (streaming calls use
             `ModelOption.STREAM_TIMEOUT` between chunks).
         retry: Retry policy for failures before any output.
-        max_concurrency: Requests in flight at once; more wait their turn.
+        max_concurrency: Requests in flight at once (default 256); more wait their turn.
     """
 
     provider: ClassVar[str] = "litellm"
@@ -98,7 +98,7 @@ class LiteLLMBackend(ChatBackend):
         model_options: Mapping[str, Any] | None = None,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-        max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
+        max_concurrency: int | None = DEFAULT_SERVER_MAX_CONCURRENCY,
     ) -> None:
         self._litellm = _import_litellm()
         super().__init__(model_id, model_options=model_options)

@@ -26,7 +26,7 @@ from ._openai_wire import (
     absorb_completion,
     build_payload,
 )
-from ._policy import DEFAULT_MAX_CONCURRENCY, NO_RETRY, RetryPolicy
+from ._policy import DEFAULT_SERVER_MAX_CONCURRENCY, NO_RETRY, RetryPolicy
 from ._replicas import ReplicaSet
 from .model_ids import OPENAI_GPT_4O, ModelIdentifier
 from .model_options import ModelOption
@@ -69,7 +69,7 @@ class OpenAIBackend(ChatBackend):
         timeout: Seconds for connect/read (or an `httpx.Timeout`); streaming calls use
             `ModelOption.STREAM_TIMEOUT` between chunks instead of the read timeout.
         retry: Retry policy for failures before any output (see `mellea.backends._policy`).
-        max_concurrency: Requests in flight at once, per replica; more wait their turn.
+        max_concurrency: Requests in flight at once, per replica (default 256); more wait.
         transport: An httpx transport (tests, proxies); default: mellea's fast transport.
         default_headers: Extra HTTP headers for every request.
         default_extra_body: Fields merged into every request body (e.g. vLLM's
@@ -97,7 +97,7 @@ class OpenAIBackend(ChatBackend):
         model_options: Mapping[str, Any] | None = None,
         timeout: float | httpx.Timeout | None = None,
         retry: RetryPolicy | None = None,
-        max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
+        max_concurrency: int | None = DEFAULT_SERVER_MAX_CONCURRENCY,
         transport: httpx.AsyncBaseTransport | None = None,
         default_headers: Mapping[str, str] | None = None,
         default_extra_body: Mapping[str, Any] | None = None,

@@ -18,6 +18,8 @@ from .errors import (
     MelleaError,
     RateLimitedError,
 )
+from .requirement import Requirement, ValidationResult
+from .sampling import SamplingResult
 from .thunk import GenerationMetadata, ModelOutputThunk, ModelToolCall
 
 __all__ = [
@@ -40,5 +42,8 @@ __all__ = [
     "ModelOutputThunk",
     "ModelToolCall",
     "RateLimitedError",
+    "Requirement",
+    "SamplingResult",
     "TemplateRepresentation",
+    "ValidationResult",
 ]

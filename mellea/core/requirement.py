@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING, Any
 from .base import CBlock, Component
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from .backend import Backend
     from .context import Context
     from .thunk import ModelOutputThunk
 
@@ -21,6 +24,9 @@ class ValidationResult:
     reason: str | None = None
     score: float | None = None
     thunk: ModelOutputThunk[Any] | None = None
+    """The judge's generation, when the requirement was checked by asking the model."""
+    context: Context | None = None
+    """The context the requirement was checked against (its last output is the candidate)."""
 
     def __bool__(self) -> bool:
         return self.result
@@ -55,6 +61,25 @@ class Requirement(Component[ValidationResult]):
 
     def format_for_llm(self) -> str:
         return self.description or ""
+
+    async def validate(
+        self,
+        backend: Backend,
+        ctx: Context,
+        *,
+        format: type[BaseModel] | None = None,
+        model_options: dict[str, Any] | None = None,
+    ) -> ValidationResult:
+        """Check `ctx.last_output()`; custom verifiers may override this.
+
+        The default (`validation_fn`, else LLM-as-a-judge on `backend`) lives in
+        `mellea.stdlib.requirements`, imported here on use so `core` stays I/O-free.
+        """
+        from ..stdlib.requirements._validate import default_validate
+
+        return await default_validate(
+            self, backend, ctx, format=format, model_options=model_options
+        )
 
     def __repr__(self) -> str:
         kind = "check" if self.check_only else "req"

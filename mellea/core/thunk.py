@@ -27,6 +27,8 @@ from .errors import ConcurrentReadError, GenerationCancelled, MelleaError
 if TYPE_CHECKING:
     from typing import Self
 
+    from .sampling import SamplingResult
+
 
 class GenerationHandle(Protocol):
     """The running generation behind a thunk, as the thunk needs to see it."""
@@ -112,6 +114,9 @@ class ModelOutputThunk(CBlock, Generic[S]):
       gets `ConcurrentReadError`.
     - `str(mot)` waits for the value (blocking the calling thread) and returns it.
     """
+
+    sampling_result: SamplingResult | None = None
+    """Set when a sampling strategy produced this thunk: every attempt and its validation."""
 
     def __init__(
         self,

@@ -13,10 +13,13 @@ from typing import TYPE_CHECKING, Any
 from ..core.base import CBlock, Component
 from ..core.errors import InvalidOptionError
 from ..core.message import Message, Role
-from ..core.requirement import Requirement
+from ..core.requirement import Requirement, ValidationResult
+from ..core.sampling import SamplingResult
 from ..core.thunk import ModelOutputThunk
 from ..helpers.portal import run_sync
 from .components.instruction import Instruction
+from .requirements import avalidate_all
+from .sampling.lazy import asample, sampling_strategy
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -39,18 +42,6 @@ def _check_action(action: object) -> None:
         raise TypeError(f"act() takes a Component or CBlock, got {type(action).__name__}")
 
 
-def _check_sampling(
-    requirements: Sequence[Any] | None, strategy: Any, return_results: bool
-) -> None:
-    # Requirements and strategies get their meaning from mellea.stdlib.sampling; until a
-    # strategy runs them they must not be silently ignored.
-    if requirements or return_results or (strategy is not None and strategy is not UNSET):
-        raise InvalidOptionError(
-            "requirements=, strategy= and return_sampling_results= need the sampling layer, "
-            "which this build of mellea does not include yet"
-        )
-
-
 async def aact(
     action: Component[Any] | CBlock,
     context: Context,
@@ -63,13 +54,26 @@ async def aact(
     model_options: Mapping[str, Any] | None = None,
     tool_calls: bool = False,
     await_result: bool = False,
-) -> tuple[ModelOutputThunk[Any], Context]:
+) -> tuple[ModelOutputThunk[Any] | SamplingResult, Context]:
     """Start `action` on `backend` given `context`; returns (thunk, new context) at once.
 
-    The thunk is uncomputed unless `await_result=True`.
+    The thunk is uncomputed unless `await_result=True`. With requirements or `format=`,
+    a strategy (default `RejectionSamplingStrategy(loop_budget=2)`) runs the
+    sample/validate/repair loop in the background behind the returned thunk (see
+    `mellea.stdlib.sampling.lazy`); `return_sampling_results=True` waits for the loop and
+    returns its `SamplingResult` instead.
     """
     _check_action(action)
-    _check_sampling(requirements, strategy, return_sampling_results)
+    sampler = sampling_strategy(
+        requirements, None if strategy is UNSET else strategy, default=strategy is UNSET,
+        format=format, return_results=return_sampling_results,
+    )  # fmt: skip
+    if sampler is not None:
+        return await asample(
+            sampler, action, context, backend, requirements=requirements,
+            return_sampling_results=return_sampling_results, format=format,
+            model_options=model_options, tool_calls=tool_calls, await_result=await_result,
+        )  # fmt: skip
     mot, new_ctx = await backend.generate_from_context(
         action, context, format=format, model_options=dict(model_options or {}),
         tool_calls=tool_calls,
@@ -97,7 +101,7 @@ async def ainstruct(
     model_options: Mapping[str, Any] | None = None,
     tool_calls: bool = False,
     await_result: bool = False,
-) -> tuple[ModelOutputThunk[Any], Context]:
+) -> tuple[ModelOutputThunk[Any] | SamplingResult, Context]:
     """Build an `Instruction` and `aact` it."""
     if not isinstance(description, str | CBlock):
         raise TypeError(f"instruct() takes a str description, got {type(description).__name__}")
@@ -156,13 +160,38 @@ def reply_message(mot: ModelOutputThunk[Any]) -> Message:
     return Message("assistant", mot.value or "", tool_calls=mot.tool_calls)
 
 
-def act(*args: Any, **kwargs: Any) -> tuple[ModelOutputThunk[Any], Context]:
+async def avalidate(
+    reqs: Requirement | str | Sequence[Requirement | str],
+    context: Context,
+    backend: Backend,
+    *,
+    output: CBlock | str | None = None,
+    input: Component[Any] | CBlock | None = None,
+    format: type[BaseModel] | None = None,
+    model_options: Mapping[str, Any] | None = None,
+) -> list[ValidationResult]:
+    """Check requirements against the last output of `context` (or `output`), concurrently.
+
+    Results are in requirement order; a thunk still generating is waited for first.
+    """
+    return await avalidate_all(
+        reqs, context, backend, output=output, input=input, format=format,
+        model_options=model_options,
+    )  # fmt: skip
+
+
+def validate(*args: Any, **kwargs: Any) -> list[ValidationResult]:
+    """Blocking `avalidate`."""
+    return run_sync(avalidate(*args, **kwargs))
+
+
+def act(*args: Any, **kwargs: Any) -> tuple[ModelOutputThunk[Any] | SamplingResult, Context]:
     """Blocking `aact` (the thunk is computed)."""
     kwargs["await_result"] = True
     return run_sync(aact(*args, **kwargs))
 
 
-def instruct(*args: Any, **kwargs: Any) -> tuple[ModelOutputThunk[Any], Context]:
+def instruct(*args: Any, **kwargs: Any) -> tuple[ModelOutputThunk[Any] | SamplingResult, Context]:
     """Blocking `ainstruct` (the thunk is computed)."""
     kwargs["await_result"] = True
     return run_sync(ainstruct(*args, **kwargs))
@@ -173,4 +202,6 @@ def chat(*args: Any, **kwargs: Any) -> tuple[Message, Context]:
     return run_sync(achat(*args, **kwargs))
 
 
-__all__ = ["UNSET", "aact", "achat", "act", "ainstruct", "chat", "instruct"]
+__all__ = [
+    "UNSET", "aact", "achat", "act", "ainstruct", "avalidate", "chat", "instruct", "validate",
+]  # fmt: skip

@@ -11,12 +11,13 @@ import contextvars
 import logging
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ..core.base import CBlock, Component
 from ..core.context import Context
 from ..core.message import Message, Role
-from ..core.requirement import Requirement
+from ..core.requirement import Requirement, ValidationResult
+from ..core.sampling import SamplingResult
 from ..core.thunk import ModelOutputThunk
 from ..helpers.portal import run_sync
 from . import functional as mfuncs
@@ -158,6 +159,23 @@ class MelleaSession:
 
     # ----- async API -------------------------------------------------------------------
 
+    # `return_sampling_results=True` returns the SamplingResult instead of the thunk.
+    @overload
+    async def aact(
+        self, action: Component[Any] | CBlock, *,
+        requirements: Sequence[Requirement | str] | None = ..., strategy: Any = ...,
+        return_sampling_results: Literal[False] = ..., format: type[BaseModel] | None = ...,
+        model_options: Mapping[str, Any] | None = ..., tool_calls: bool = ...,
+        await_result: bool = ...,
+    ) -> ModelOutputThunk[Any]: ...  # fmt: skip
+    @overload
+    async def aact(
+        self, action: Component[Any] | CBlock, *,
+        requirements: Sequence[Requirement | str] | None = ..., strategy: Any = ...,
+        return_sampling_results: Literal[True], format: type[BaseModel] | None = ...,
+        model_options: Mapping[str, Any] | None = ..., tool_calls: bool = ...,
+        await_result: bool = ...,
+    ) -> SamplingResult: ...  # fmt: skip
     async def aact(
         self,
         action: Component[Any] | CBlock,
@@ -169,8 +187,13 @@ class MelleaSession:
         model_options: Mapping[str, Any] | None = None,
         tool_calls: bool = False,
         await_result: bool = False,
-    ) -> ModelOutputThunk[Any]:
-        """Run any component; returns its thunk at once (computed if `await_result`)."""
+    ) -> ModelOutputThunk[Any] | SamplingResult:
+        """Run any component; returns its thunk at once (computed if `await_result`).
+
+        With requirements or `format=`, a sampling strategy runs behind the thunk (see
+        `mellea.stdlib.sampling`); `return_sampling_results=True` awaits it and returns
+        the `SamplingResult`.
+        """
         ctx = self._context_for_call()
         mot, self.ctx = await mfuncs.aact(
             action, ctx, self.backend, requirements=requirements, strategy=strategy,
@@ -180,6 +203,28 @@ class MelleaSession:
         )  # fmt: skip
         return mot
 
+    @overload
+    async def ainstruct(
+        self, description: str, *, requirements: Sequence[Requirement | str] | None = ...,
+        icl_examples: Sequence[str | CBlock] | None = ...,
+        grounding_context: Mapping[str, str | CBlock | Component[Any]] | None = ...,
+        user_variables: Mapping[str, Any] | None = ..., prefix: str | CBlock | None = ...,
+        output_prefix: str | CBlock | None = ..., images: list[Any] | None = ...,
+        strategy: Any = ..., return_sampling_results: Literal[False] = ...,
+        format: type[BaseModel] | None = ..., model_options: Mapping[str, Any] | None = ...,
+        tool_calls: bool = ..., await_result: bool = ...,
+    ) -> ModelOutputThunk[Any]: ...  # fmt: skip
+    @overload
+    async def ainstruct(
+        self, description: str, *, requirements: Sequence[Requirement | str] | None = ...,
+        icl_examples: Sequence[str | CBlock] | None = ...,
+        grounding_context: Mapping[str, str | CBlock | Component[Any]] | None = ...,
+        user_variables: Mapping[str, Any] | None = ..., prefix: str | CBlock | None = ...,
+        output_prefix: str | CBlock | None = ..., images: list[Any] | None = ...,
+        strategy: Any = ..., return_sampling_results: Literal[True],
+        format: type[BaseModel] | None = ..., model_options: Mapping[str, Any] | None = ...,
+        tool_calls: bool = ..., await_result: bool = ...,
+    ) -> SamplingResult: ...  # fmt: skip
     async def ainstruct(
         self,
         description: str,
@@ -197,8 +242,13 @@ class MelleaSession:
         model_options: Mapping[str, Any] | None = None,
         tool_calls: bool = False,
         await_result: bool = False,
-    ) -> ModelOutputThunk[Any]:
-        """Ask the model to do something; returns the (uncomputed) thunk at once."""
+    ) -> ModelOutputThunk[Any] | SamplingResult:
+        """Ask the model to do something; returns the (uncomputed) thunk at once.
+
+        Requirements are checked by the strategy (default
+        `RejectionSamplingStrategy(loop_budget=2)`) in the background; the thunk resolves
+        to the selected attempt and `thunk.sampling_result` tells whether it passed.
+        """
         ctx = self._context_for_call()
         mot, self.ctx = await mfuncs.ainstruct(
             description, ctx, self.backend, requirements=requirements,
@@ -234,14 +284,44 @@ class MelleaSession:
         await mot.avalue()
         return mfuncs.reply_message(mot)
 
+    async def avalidate(
+        self,
+        reqs: Requirement | str | Sequence[Requirement | str],
+        *,
+        output: CBlock | str | None = None,
+        input: Component[Any] | CBlock | None = None,
+        format: type[BaseModel] | None = None,
+        model_options: Mapping[str, Any] | None = None,
+    ) -> list[ValidationResult]:
+        """Check requirements on the last output (or `output`); concurrently, in order."""
+        return await mfuncs.avalidate(
+            reqs, self.ctx, self.backend, output=output, input=input, format=format,
+            model_options=self._options(model_options),
+        )  # fmt: skip
+
     # ----- sync twins --------------------------------------------------------------------
 
-    def act(self, action: Component[Any] | CBlock, **kwargs: Any) -> ModelOutputThunk[Any]:
+    @overload
+    def act(
+        self, action: Component[Any] | CBlock, *, return_sampling_results: Literal[True],
+        **kwargs: Any,
+    ) -> SamplingResult: ...  # fmt: skip
+    @overload
+    def act(self, action: Component[Any] | CBlock, **kwargs: Any) -> ModelOutputThunk[Any]: ...
+    def act(
+        self, action: Component[Any] | CBlock, **kwargs: Any
+    ) -> ModelOutputThunk[Any] | SamplingResult:
         """Blocking `aact`: the returned thunk is computed."""
         kwargs["await_result"] = True
         return run_sync(self.aact(action, **kwargs))
 
-    def instruct(self, description: str, **kwargs: Any) -> ModelOutputThunk[Any]:
+    @overload
+    def instruct(
+        self, description: str, *, return_sampling_results: Literal[True], **kwargs: Any
+    ) -> SamplingResult: ...
+    @overload
+    def instruct(self, description: str, **kwargs: Any) -> ModelOutputThunk[Any]: ...
+    def instruct(self, description: str, **kwargs: Any) -> ModelOutputThunk[Any] | SamplingResult:
         """Blocking `ainstruct`: the returned thunk is computed."""
         kwargs["await_result"] = True
         return run_sync(self.ainstruct(description, **kwargs))
@@ -249,6 +329,12 @@ class MelleaSession:
     def chat(self, content: str, role: Role = "user", **kwargs: Any) -> Message:
         """Blocking `achat`."""
         return run_sync(self.achat(content, role, **kwargs))
+
+    def validate(
+        self, reqs: Requirement | str | Sequence[Requirement | str], **kwargs: Any
+    ) -> list[ValidationResult]:
+        """Blocking `avalidate`."""
+        return run_sync(self.avalidate(reqs, **kwargs))
 
     def __repr__(self) -> str:
         return f"MelleaSession(backend={type(self.backend).__name__}({self.backend.model_id!r}), ctx={self.ctx!r})"

@@ -430,3 +430,18 @@ def test_no_output_is_printed(loopback: LoopbackServer, capsys: pytest.CaptureFi
     finally:
         logging.getLogger("mellea").setLevel(logging.NOTSET)
     assert capsys.readouterr().out == ""
+
+
+async def test_reasoning_text_is_kept_apart_from_the_answer() -> None:
+    body = (
+        _chunk({"role": "assistant", "reasoning_content": "Let me think. "})
+        + _chunk({"reasoning_content": "Four."})
+        + _chunk({"content": "4"})
+        + b"data: [DONE]\n\n"
+    )
+    async for url in _canned_server(body):
+        m = MelleaSession(OpenAIBackend("m", base_url=url))
+        mot = await m.ainstruct("2+2?", model_options=STREAM)
+        assert await mot.avalue() == "4"
+        assert mot.generation.extra["thinking"] == "Let me think. Four."
+        await m.aclose()

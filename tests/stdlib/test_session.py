@@ -131,8 +131,10 @@ def test_bad_options_fail_before_any_request(
 
 def test_requirements_are_never_silently_ignored(loopback: LoopbackServer) -> None:
     m = session(loopback)
-    with pytest.raises(InvalidOptionError):
-        m.instruct("x", requirements=["be short"])
+    loopback.enqueue(Reply(text="no, it is not", match="Decide whether", times=-1))
+    mot = m.instruct("x", requirements=["be short"], strategy=None)  # still checked, once
+    assert mot.sampling_result is not None and not mot.sampling_result.success
+    assert loopback.stats().total_requests == 2  # the attempt and its judge
 
 
 def test_empty_instruction_is_rejected(loopback: LoopbackServer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -51,8 +52,10 @@ class Instruction(Component[str]):
         desc = description.value if isinstance(description, CBlock) else description
         self.description = fill(desc) if desc is not None else None
         self.requirements = [as_requirement(r) for r in (requirements or [])]
-        for r in self.requirements:
+        for i, r in enumerate(self.requirements):
             if r.description and variables:
+                # Fill a copy: the caller's Requirement may serve other calls concurrently.
+                self.requirements[i] = r = copy.copy(r)
                 r.description = fill(r.description)
         self.icl_examples = [fill(_text(e)) for e in (icl_examples or [])]
         self.grounding_context: dict[str, str | CBlock | Component[Any]] = {

@@ -1,0 +1,97 @@
+"""`SamplingResult`: what a sampling strategy's loop produced (data only; no I/O).
+
+Strategies live in `mellea.stdlib.sampling`; this type is in `core` so that thunks,
+sessions and strategies can all refer to it without importing the strategies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .base import CBlock, Component
+
+if TYPE_CHECKING:
+    from .context import Context
+    from .requirement import Requirement, ValidationResult
+    from .thunk import ModelOutputThunk
+
+Validations = list[tuple["Requirement", "ValidationResult"]]
+"""One attempt's validation: `(requirement, result)` pairs, in requirement order."""
+
+
+class SamplingResult(CBlock):
+    """The outcome of a sampling loop: every attempt, its validation, and the pick.
+
+    - `success` — an attempt passed every requirement.
+    - `result` — the selected attempt's thunk (the passing one, or the strategy's
+      `select_from_failure` pick); `str(sampling_result)` is its text.
+    - `sample_generations` / `sample_validations` / `sample_actions` /
+      `sample_contexts` — per attempt, in the order the attempts were started.
+    - `usage` — prompt/completion/total tokens summed over every request the loop made,
+      attempts *and* LLM-as-a-judge validations.
+    - `budget_exhausted` — the loop stopped early because its token budget was spent.
+    """
+
+    def __init__(
+        self,
+        result_index: int,
+        success: bool,
+        *,
+        sample_generations: Sequence[ModelOutputThunk[Any]] | None = None,
+        sample_validations: Sequence[Validations] | None = None,
+        sample_actions: Sequence[Component[Any] | CBlock] | None = None,
+        sample_contexts: Sequence[Context] | None = None,
+        usage: dict[str, int] | None = None,
+        budget_exhausted: bool = False,
+    ) -> None:
+        generations = list(sample_generations or [])
+        if generations and not -len(generations) <= result_index < len(generations):
+            raise IndexError(f"result_index {result_index} outside {len(generations)} samples")
+        chosen = generations[result_index] if generations else None
+        super().__init__(chosen.value if chosen is not None else None)
+        self.result_index = result_index
+        self.success = success
+        self.sample_generations = generations
+        self.sample_validations = list(sample_validations or [])
+        self.sample_actions = list(sample_actions or [])
+        self.sample_contexts = list(sample_contexts or [])
+        self.usage: dict[str, int] = dict(usage or {})
+        self.budget_exhausted = budget_exhausted
+
+    @property
+    def result(self) -> ModelOutputThunk[Any]:
+        """The selected attempt."""
+        if not self.sample_generations:
+            raise LookupError("the sampling loop produced no sample")
+        return self.sample_generations[self.result_index]
+
+    @property
+    def result_validations(self) -> Validations:
+        """The selected attempt's `(requirement, result)` pairs."""
+        return _pick(self.sample_validations, self.result_index) or []
+
+    @property
+    def result_action(self) -> Component[Any] | CBlock | None:
+        """The action the selected attempt answered (a repaired copy after repairs)."""
+        return _pick(self.sample_actions, self.result_index)
+
+    @property
+    def result_ctx(self) -> Context | None:
+        """The context holding the selected attempt as its last output."""
+        return _pick(self.sample_contexts, self.result_index)
+
+    def __repr__(self) -> str:
+        return (
+            f"SamplingResult(success={self.success}, result_index={self.result_index}, "
+            f"samples={len(self.sample_generations)}, usage={self.usage})"
+        )
+
+
+def _pick(items: list[Any], index: int) -> Any:
+    if not items or not -len(items) <= index < len(items):
+        return None
+    return items[index]
+
+
+__all__ = ["SamplingResult", "Validations"]

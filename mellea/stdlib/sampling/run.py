@@ -1,0 +1,221 @@
+"""`SamplingRun`: the per-call state of one sampling loop.
+
+Strategies are configuration only (a strategy instance can serve any number of
+concurrent calls); everything one call accumulates — the attempts, their validations,
+tokens spent, the deadline — lives in the `SamplingRun` passed to `sample()`.
+
+Every request the loop makes goes through the run, which is what lets it:
+- sum usage over attempts *and* LLM-as-a-judge validations;
+- stop before the next request once `token_budget` is spent;
+- give each request only the time left of `ModelOption.TIMEOUT` (one deadline for the
+  whole loop, not one per request);
+- cancel whatever is still generating when the loop ends (best-of-n losers) or is
+  abandoned (`cancel_unfinished`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ...backends.model_options import ModelOption
+from ...core.base import CBlock, Component
+from ...core.errors import DeadlineExceededError
+from ...core.requirement import Requirement, ValidationResult
+from ...core.sampling import SamplingResult, Validations
+from ...core.thunk import ModelOutputThunk
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from ...core.backend import Backend
+    from ...core.context import Context
+
+_USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+
+@dataclass
+class Attempt:
+    """One sample: the action it answered, its thunk, the context ending in it."""
+
+    action: Component[Any] | CBlock
+    mot: ModelOutputThunk[Any]
+    ctx: Context
+    validations: Validations | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.validations is not None and all(bool(v) for _, v in self.validations)
+
+    @property
+    def score(self) -> tuple[int, float]:
+        """For picking the best failure: requirements passed, then mean score."""
+        vals = [v for _, v in self.validations or []]
+        scores = [v.score for v in vals if v.score is not None]
+        mean = sum(scores) / len(scores) if scores else 0.0
+        return sum(1 for v in vals if v), mean
+
+
+class SamplingRun:
+    """The state of one sampling loop (see the module docstring)."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        format: type[BaseModel] | None = None,
+        model_options: dict[str, Any] | None = None,
+        tool_calls: bool = False,
+        token_budget: int | None = None,
+        timeout: float | None = None,
+        on_attempt: Callable[[ModelOutputThunk[Any]], None] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.format = format
+        self.model_options: dict[str, Any] = dict(model_options or {})
+        self.tool_calls = tool_calls
+        self.token_budget = token_budget
+        self.timeout = timeout
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.budget_exhausted = False
+        self.started: list[Attempt] = []
+        """Every attempt, in start order (including ones cancelled before validation)."""
+        self.validated: list[Attempt] = []
+        """Attempts whose validation finished, in the order it finished."""
+        self.judges: list[ModelOutputThunk[Any]] = []
+        self._on_attempt = on_attempt
+        self._parse_requirement: Requirement | None = None
+
+    # ----- budget, deadline, options ------------------------------------------------
+
+    def usage(self) -> dict[str, int]:
+        """Tokens reported so far by every attempt and judge of this run."""
+        total = dict.fromkeys(_USAGE_KEYS, 0)
+        for mot in [a.mot for a in self.started] + self.judges:
+            for key, value in (mot.generation.usage or {}).items():
+                if key in total and isinstance(value, int):
+                    total[key] += value
+        return total
+
+    def can_request(self) -> bool:
+        """False (and `budget_exhausted` set) once the token budget is spent."""
+        if self.token_budget is not None and self.usage()["total_tokens"] >= self.token_budget:
+            self.budget_exhausted = True
+            return False
+        return True
+
+    def request_options(self, seed_offset: int = 0) -> dict[str, Any]:
+        """The options for the next request: what is left of the deadline, a distinct seed."""
+        options = dict(self.model_options)
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise DeadlineExceededError(
+                    f"the sampling loop did not finish within {self.timeout} s"
+                )
+            options[ModelOption.TIMEOUT] = left
+        if seed_offset:
+            seed = options.get(ModelOption.SEED, self.backend.model_options.get(ModelOption.SEED))
+            if isinstance(seed, int):
+                options[ModelOption.SEED] = seed + seed_offset
+        return options
+
+    # ----- attempts -----------------------------------------------------------------------
+
+    async def generate(
+        self, action: Component[Any] | CBlock, ctx: Context, *, seed_offset: int = 0
+    ) -> Attempt:
+        """Start one attempt (returns at once; the generation runs in the background)."""
+        mot, new_ctx = await self.backend.generate_from_context(
+            action, ctx, format=self.format, model_options=self.request_options(seed_offset),
+            tool_calls=self.tool_calls,
+        )  # fmt: skip
+        attempt = Attempt(action, mot, new_ctx)
+        self.started.append(attempt)
+        if self._on_attempt is not None:
+            self._on_attempt(mot)
+        return attempt
+
+    async def validate(
+        self,
+        attempt: Attempt,
+        requirements: Sequence[Requirement],
+        validation_ctx: Context | None = None,
+    ) -> Validations:
+        """Wait for the attempt, then check every requirement on it (concurrently).
+
+        A `format=` or a component parse failure is an implicit first requirement.
+        Raises the attempt's own error if its generation failed.
+        """
+        import asyncio
+
+        await attempt.mot.avalue()
+        ctx = attempt.ctx
+        if validation_ctx is not None:
+            ctx = validation_ctx.add(attempt.action).add(attempt.mot)
+        results = await asyncio.gather(*(self._check(r, ctx) for r in requirements))
+        validations: Validations = list(zip(requirements, results, strict=True))
+        parse = self._parse_check(attempt, ctx)
+        if parse is not None:
+            validations.insert(0, parse)
+        attempt.validations = validations
+        self.validated.append(attempt)
+        return validations
+
+    async def _check(self, requirement: Requirement, ctx: Context) -> ValidationResult:
+        asks_model = requirement.validation_fn is None
+        if asks_model and not self.can_request():
+            return ValidationResult(
+                False, reason="not checked: the token budget is spent", context=ctx
+            )
+        options = self.request_options() if asks_model else dict(self.model_options)
+        result = await requirement.validate(self.backend, ctx, model_options=options)
+        if result.thunk is not None:
+            self.judges.append(result.thunk)
+        return result
+
+    def _parse_check(
+        self, attempt: Attempt, ctx: Context
+    ) -> tuple[Requirement, ValidationResult] | None:
+        error = attempt.mot.generation.extra.get("parse_error")
+        if self.format is None and error is None:
+            return None
+        if self._parse_requirement is None:
+            what = f"valid JSON for {self.format.__name__}" if self.format else "parseable"
+            self._parse_requirement = Requirement(f"The output must be {what}.", check_only=True)
+        if error is None:
+            return self._parse_requirement, ValidationResult(True, context=ctx)
+        return self._parse_requirement, ValidationResult(False, reason=str(error), context=ctx)
+
+    # ----- results and cleanup --------------------------------------------------------
+
+    def result(self, chosen: Attempt | int, success: bool) -> SamplingResult:
+        """A `SamplingResult` over the validated attempts, selecting `chosen`."""
+        attempts = self.validated
+        index = chosen if isinstance(chosen, int) else attempts.index(chosen)
+        return SamplingResult(
+            index, success,
+            sample_generations=[a.mot for a in attempts],
+            sample_validations=[a.validations or [] for a in attempts],
+            sample_actions=[a.action for a in attempts],
+            sample_contexts=[a.ctx for a in attempts],
+            usage=self.usage(), budget_exhausted=self.budget_exhausted,
+        )  # fmt: skip
+
+    def partial_result(self) -> SamplingResult:
+        """What the loop had validated when it was interrupted (`success=False`)."""
+        return self.result(len(self.validated) - 1 if self.validated else 0, False)
+
+    def cancel_unfinished(self, keep: Iterable[Attempt] = ()) -> list[ModelOutputThunk[Any]]:
+        """Cancel every generation of this run still running (except `keep`'s)."""
+        kept = {id(a.mot) for a in keep}
+        cancelled = []
+        for mot in [a.mot for a in self.started] + self.judges:
+            if id(mot) not in kept and mot.cancel():
+                cancelled.append(mot)
+        return cancelled
+
+
+__all__ = ["Attempt", "SamplingRun"]
