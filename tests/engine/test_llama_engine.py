@@ -362,6 +362,59 @@ def test_concurrent_jobs_match_solo(engine: Engine) -> None:
 
 @pytest.mark.model
 @needs_model
+def test_newcomer_joins_running_batch(engine: Engine) -> None:
+    """A long prompt arriving mid-stream is prefilled in chunks between decode steps:
+    the running stream keeps producing tokens, and the newcomer's greedy output equals
+    its solo run (chunked prefill is exact)."""
+    long_prompt = "Summarize in one sentence: " + " ".join(
+        f"Box {i} holds {i * 3} red apples." for i in range(30)
+    )
+    solo = run(engine, chat(long_prompt), max_tokens=12)
+    assert solo.prompt_tokens is not None and solo.prompt_tokens > 3 * 64
+    runner = Sink()
+    engine.submit(
+        chat("Write a long story about a robot."), GenerationParams(max_tokens=120), runner
+    )
+    assert runner.first_text.wait(30)
+    n_before = len(runner.parts)
+    newcomer = run(engine, chat(long_prompt), max_tokens=12)
+    n_during = len(runner.parts) - n_before
+    runner.wait()
+    assert newcomer.text == solo.text and newcomer.finish == solo.finish
+    assert n_during >= 3  # the runner kept streaming while the newcomer was prefilled
+
+
+def test_plan_prefill_never_slices_single_tokens() -> None:
+    from mellea.backends._llama.schedule import plan_prefill
+
+    # Simultaneous prompts of different lengths in consecutive slots: one equal-length
+    # run, chosen so that nobody is left with a single token.
+    assert plan_prefill([(0, 41), (1, 43), (2, 40), (3, 42)], 512) == [
+        (0, 38),
+        (1, 38),
+        (2, 38),
+        (3, 38),
+    ]
+    assert plan_prefill([(0, 300)], 64) == [(0, 64)]
+    assert plan_prefill([(0, 65)], 64) == [(0, 63)]  # not 64, which would leave 1
+    assert plan_prefill([(0, 3), (1, 5)], 512) == [(0, 3), (1, 3)]
+    assert plan_prefill([(0, 3), (1, 4)], 512) == [(0, 3)]  # k=3 or 2 would leave a 1
+    assert plan_prefill([(0, 5), (2, 5)], 512) == [(0, 5)]  # not consecutive: one at a time
+    assert plan_prefill([(4, 1)], 512) == [(4, 1)]
+    for pending in ([(0, 7), (1, 9)], [(0, 2), (1, 3), (2, 4)], [(3, 100), (4, 101)]):
+        left = dict(pending)
+        while left:
+            plan = plan_prefill(sorted(left.items()), 16)
+            for seq_id, k in plan:
+                assert k >= 2 or left[seq_id] == 1
+                left[seq_id] -= k
+                assert left[seq_id] != 1
+                if left[seq_id] == 0:
+                    del left[seq_id]
+
+
+@pytest.mark.model
+@needs_model
 def test_concurrent_submit_from_threads(engine: Engine) -> None:
     sinks: list[Sink] = []
     lock = threading.Lock()

@@ -1,7 +1,8 @@
 """Multi-sequence batched decoding on llama-cpp-python's low-level API.
 
-One ``llama_decode`` call per step carries the next token of every running sequence plus
-(a chunk of) the prompts of newcomers, so all jobs stream at once instead of queueing.
+Each step is one ``llama_decode`` call: either the next token of every running sequence
+(all at once or in turn, see ``schedule.GroupSizer``) or a piece of newcomers' prompts
+(see ``schedule.plan_prefill``), so all jobs stream at once instead of queueing.
 
 Choices that matter for correctness (measured with llama-cpp-python 0.3.36):
   * ``kv_unified=False`` and flash attention off: each sequence then has its own KV
@@ -12,10 +13,14 @@ Choices that matter for correctness (measured with llama-cpp-python 0.3.36):
     streams, so the context is sized ``n_ctx * max_sequences`` to give every sequence
     the full ``n_ctx`` window. The KV memory is allocated up front: for SmolLM2-135M it
     is ~22.5 KiB per token, i.e. ~90 MiB per 4096-token slot.
+  * llama.cpp only batches runs of consecutive sequence ids into one ubatch (its
+    ``split_equal`` for non-unified KV), so decode rows are sorted by id and new jobs
+    take the lowest suitable free id.
   * Prefix reuse: a finished sequence's KV stays in its slot; a new job goes to the free
     slot sharing the longest token prefix with its prompt and only the rest is prefilled
     (chat turns and shared system prompts). Values are unaffected: each stream keeps
-    its cells at the same indices and the layer matmuls compute each row independently.
+    its cells at the same indices, and prompt pieces of >= 2 tokens give bit-identical
+    KV whatever their length.
 
 All methods run on the engine's owner thread (llama.cpp contexts are not thread-safe).
 """
@@ -32,7 +37,7 @@ from .grammar import grammar_for
 from .job import Job
 from .llama_utils import COMPUTE_LOCK, ChatFormatter, PieceDecoder, import_llama_cpp, tokenize
 from .sampling import GreedyPenalized, LlamaChainSampler, make_sampler
-from .schedule import GroupSizer
+from .schedule import GroupSizer, plan_prefill
 from .text import OutputTracker
 
 
@@ -71,7 +76,7 @@ class BatchDecoder:
         self._n_batch = n_batch
         # While other sequences are decoding, a newcomer's prompt is fed at most this many
         # tokens per step, so one long prompt cannot stall every running stream.
-        self._prefill_chunk = max(1, prefill_chunk)
+        self._prefill_chunk = max(4, prefill_chunk)
         self._verbose = verbose
         self._llama_kwargs = dict(llama_kwargs or {})
         self._slots: list[_Slot] = []
@@ -80,6 +85,7 @@ class BatchDecoder:
         self._cached: list[list[int]] = [[] for _ in range(max_sequences)]
         self._sizer = GroupSizer()
         self._step_no = 0
+        self._last_step_decoded = False
         self._lc: Any = None
         self._model: Any = None
         self._ctx: Any = None
@@ -93,7 +99,7 @@ class BatchDecoder:
         mparams = lc.llama_model_default_params()
         cparams = lc.llama_context_default_params()
         cparams.n_ctx = self._n_ctx * self.capacity
-        cparams.n_batch = cparams.n_ubatch = self._n_batch
+        cparams.n_batch = cparams.n_ubatch = max(8, self._n_batch)
         cparams.n_seq_max = self.capacity
         cparams.n_threads = cparams.n_threads_batch = self._n_threads
         cparams.flash_attn_type = lc.LLAMA_FLASH_ATTN_TYPE_DISABLED
@@ -205,53 +211,58 @@ class BatchDecoder:
 
     # -- internals -----------------------------------------------------------------
     def _fill_batch(self) -> tuple[int, int]:
-        """Fill the batch; returns (tokens, decode rows among them)."""
-        b = self._batch
-        n = 0
+        """Fill the batch for one step; returns (tokens, decode rows among them).
 
-        def put(token: int, slot: _Slot, want_logits: bool) -> None:
-            nonlocal n
-            b.token[n] = token
-            b.pos[n] = slot.n_past
-            b.n_seq_id[n] = 1
-            b.seq_id[n][0] = slot.seq_id
-            b.logits[n] = want_logits
-            if want_logits:
-                slot.logits_row = n
-            self._cached[slot.seq_id].append(token)
-            slot.n_past += 1
-            n += 1
-
-        ready = []
+        A step is either a decode step (one token for ready sequences) or a prefill step
+        (prompt pieces chosen by ``plan_prefill``), never both: llama.cpp would slice the
+        prompt pieces to the decode rows' length (see ``plan_prefill``). While sequences
+        are decoding, prefill steps alternate with decode steps and are capped at
+        ``prefill_chunk`` tokens, so a newcomer's long prompt cannot stall running streams.
+        """
         for slot in self._slots:
             slot.logits_row = -1
-            if slot.next_token is not None:
-                ready.append(slot)
-        decoding = bool(ready)
-        if ready:
-            rows = self._sizer.choose(len(ready))
-            if rows < len(ready):  # round-robin: the longest-waiting sequences go first
-                ready.sort(key=lambda s: s.last_fed)
-                del ready[rows:]
-            for slot in ready:
-                assert slot.next_token is not None
-                put(slot.next_token, slot, True)
-                slot.last_fed = self._step_no
-        decode_rows = n
-        budget = self._n_batch - n
-        if decoding:
-            budget = min(budget, self._prefill_chunk)
-        for slot in self._slots:  # admission order: oldest prompt first
-            if budget <= 0:
-                break
-            if slot.next_token is not None or slot.n_past >= len(slot.prompt):
-                continue
-            start = slot.n_past
-            end = min(len(slot.prompt), start + budget)
-            for i in range(start, end):
-                put(slot.prompt[i], slot, i == len(slot.prompt) - 1)
-            budget -= end - start
-        return n, decode_rows
+        ready = [s for s in self._slots if s.next_token is not None]
+        pending = [s for s in self._slots if s.next_token is None and s.n_past < len(s.prompt)]
+        if pending and (not ready or self._last_step_decoded):
+            self._last_step_decoded = False
+            budget = self._prefill_chunk if ready else self._n_batch
+            by_id = {s.seq_id: s for s in pending}
+            plan = plan_prefill(
+                sorted((s.seq_id, len(s.prompt) - s.n_past) for s in pending), budget
+            )
+            n = 0
+            for seq_id, count in plan:
+                slot = by_id[seq_id]
+                start = slot.n_past
+                for i in range(start, start + count):
+                    n = self._put(n, slot.prompt[i], slot, i == len(slot.prompt) - 1)
+            return n, 0
+        self._last_step_decoded = True
+        rows = self._sizer.choose(len(ready))
+        if rows < len(ready):  # round-robin: the longest-waiting sequences go first
+            ready.sort(key=lambda s: s.last_fed)
+            del ready[rows:]
+        # Sorted by seq id: llama.cpp puts only runs of consecutive ids in one ubatch.
+        ready.sort(key=lambda s: s.seq_id)
+        n = 0
+        for slot in ready:
+            assert slot.next_token is not None
+            n = self._put(n, slot.next_token, slot, True)
+            slot.last_fed = self._step_no
+        return n, n
+
+    def _put(self, n: int, token: int, slot: _Slot, want_logits: bool) -> int:
+        b = self._batch
+        b.token[n] = token
+        b.pos[n] = slot.n_past
+        b.n_seq_id[n] = 1
+        b.seq_id[n][0] = slot.seq_id
+        b.logits[n] = want_logits
+        if want_logits:
+            slot.logits_row = n
+        self._cached[slot.seq_id].append(token)
+        slot.n_past += 1
+        return n + 1
 
     def _sample(self) -> None:
         lc, ctx, vocab = self._lc, self._ctx, self._vocab
@@ -266,21 +277,21 @@ class BatchDecoder:
     def _pick_slot(self, prompt: list[int]) -> tuple[int, int]:
         """Free slot whose cached tokens share the longest prefix with ``prompt``.
 
-        Returns (seq_id, reusable positions). At least the last prompt token is always
-        decoded again, since its logits are needed to sample the first output token.
+        Returns (seq_id, reusable positions). Ties go to the lowest seq id: simultaneous
+        jobs then get consecutive ids, which llama.cpp can decode in one ubatch. At least
+        the last two prompt tokens are decoded again: the last one's logits are needed,
+        and a 1-token prompt piece would change the numerics (see ``plan_prefill``).
         """
-        best_id, best = self._free_ids[0], -1
-        # Ties go to the least recently freed slot, so the freshest caches survive longest.
-        for seq_id in self._free_ids:
-            cached = self._cached[seq_id]
+        best_id, best = -1, -1
+        for seq_id in sorted(self._free_ids):
             n = 0
-            for a, b in zip(cached, prompt, strict=False):
+            for a, b in zip(self._cached[seq_id], prompt, strict=False):
                 if a != b:
                     break
                 n += 1
             if n > best:
                 best_id, best = seq_id, n
-        return best_id, min(best, len(prompt) - 1)
+        return best_id, max(0, min(best, len(prompt) - 2))
 
     def _release(self, slot: _Slot) -> None:
         # The sequence's KV is kept for prefix reuse; _pick_slot trims it when reused.

@@ -9,9 +9,9 @@ llama-cpp-python 0.3.36, SmolLM2-135M Q4_1, 1 thread (AVX2), ms per decode call:
 
 Two rows cost 2.4x one row (the Q8_0 output matrix switches to a kernel with a large
 fixed cost), so batching 2 streams would be 20% slower than alternating them. Rather than
-hard-coding one machine's numbers, the cost per row count is measured online (EMA of real
-decode-only steps) and each step decodes the group size with the lowest known cost per
-token; groups rotate round-robin, so every stream still advances and streams at once.
+hard-coding one machine's numbers, the cost is measured online (EMA of real decode-only
+steps) and each step decodes either all ready sequences or one of them in turn, whichever
+costs less per token; every stream still advances and streams at once.
 """
 
 from __future__ import annotations
@@ -37,11 +37,9 @@ class GroupSizer:
             return n_ready  # measure the full batch first (and now and then again)
         if 1 not in self._ms:
             return 1  # then the baseline: one row
-        best, best_cost = n_ready, self._ms[n_ready] / n_ready
-        for rows, ms in self._ms.items():
-            if rows < n_ready and ms / rows < best_cost:
-                best, best_cost = rows, ms / rows
-        return best
+        # Only "all rows" or "one row": any other subset would generally not be a run of
+        # consecutive sequence ids, which llama.cpp splits into several ubatches anyway.
+        return n_ready if self._ms[n_ready] / n_ready <= self._ms[1] else 1
 
     def record(self, rows: int, seconds: float) -> None:
         """Report the duration of a decode call that carried exactly ``rows`` decode rows
@@ -52,3 +50,38 @@ class GroupSizer:
 
     def snapshot(self) -> dict[int, float]:
         return dict(sorted(self._ms.items()))
+
+
+def plan_prefill(pending: list[tuple[int, int]], budget: int) -> list[tuple[int, int]]:
+    """Choose the prompt pieces of one prefill step.
+
+    ``pending`` holds (seq_id, prompt tokens still to decode) sorted by seq_id; returns
+    (seq_id, tokens to feed now). Two llama.cpp facts shape this (non-unified KV):
+
+    * A batch is cut into ubatches by ``split_equal`` with consecutive sequence ids only,
+      taking the same number of tokens from every sequence of a ubatch. Pieces of
+      different lengths therefore get sliced, possibly into 1-token slices.
+    * A prompt token decoded as a 1-token slice of its sequence takes a different
+      attention kernel path than inside a multi-token slice; the resulting KV differs
+      in the last bits and later greedy tokens can differ from a solo run. Slices of
+      any length >= 2 give bit-identical KV (measured).
+
+    So a step is either one run of consecutive sequences with equal pieces, or a single
+    sequence, and no piece leaves a 1-token remainder.
+    """
+    run = [pending[0]]
+    for seq_id, remaining in pending[1:]:
+        if seq_id != run[-1][0] + 1:
+            break
+        run.append((seq_id, remaining))
+    if len(run) >= 2:
+        k = min(min(r for _, r in run), budget // len(run))
+        while k >= 2 and any(r - k == 1 for _, r in run):
+            k -= 1
+        if k >= 2:
+            return [(seq_id, k) for seq_id, _ in run]
+    seq_id, remaining = pending[0]
+    k = min(remaining, budget)
+    if remaining - k == 1:  # never leave a lone last token behind
+        k = k + 1 if k + 1 <= budget else k - 1
+    return [(seq_id, max(k, 1))]
