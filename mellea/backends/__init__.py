@@ -14,6 +14,8 @@ _EXPORTS = {
     "OpenAIBackend": "mellea.backends.openai:OpenAIBackend",
     "LiteLLMBackend": "mellea.backends.litellm:LiteLLMBackend",
     "LocalBackend": "mellea.backends.local:LocalBackend",
+    "tool": "mellea.backends.tools:tool",
+    "MelleaTool": "mellea.backends.tools:MelleaTool",
 }
 __getattr__ = lazy_getattr(__name__, _EXPORTS)
 __all__ = ["ModelOption", *_EXPORTS]
@@ -21,3 +23,4 @@ __all__ = ["ModelOption", *_EXPORTS]
 if TYPE_CHECKING:
     from ..core.backend import Backend
     from . import model_ids
+    from .tools import MelleaTool, tool

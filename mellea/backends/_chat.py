@@ -30,7 +30,7 @@ from ..helpers.portal import get_portal
 from .formatter import ChatMessage, iter_thunk_inputs, to_chat_messages
 from .model_ids import ModelIdentifier
 from .model_options import ResolvedOptions, resolve_options
-from .tools import MelleaTool, normalize_tools
+from .tools import MelleaTool, action_tools, normalize_tools
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -107,6 +107,8 @@ class ChatBackend(Backend):
             self.model_options, model_options, native_aliases=self.native_aliases
         )
         tools = normalize_tools(options.tools)
+        if tool_calls:  # a component may offer tools of its own (an MObject's methods)
+            tools = {**action_tools(action), **tools}
         mot: ModelOutputThunk[Any] = ModelOutputThunk()
         mot._action = action
         mot._model_options = options.raw

@@ -17,7 +17,7 @@ from ._policy import DEFAULT_MAX_CONCURRENCY, RetryPolicy
 from .formatter import ChatMessage
 from .model_ids import IBM_GRANITE_4_1_3B, ModelIdentifier
 from .model_options import ModelOption
-from .tools import parse_tool_call
+from .tools import add_tool_call, parse_tool_call
 
 DEFAULT_OLLAMA_PORT = 11434
 DEFAULT_OLLAMA_MODEL = IBM_GRANITE_4_1_3B
@@ -147,7 +147,7 @@ class OllamaModelBackend(ChatBackend):
         for i, wire in enumerate(message.get("tool_calls") or ()):
             fn = wire.get("function") or {}
             tc = parse_tool_call(fn.get("name", ""), fn.get("arguments"), call.tools, f"call_{i}")
-            mot.tool_calls = {**(mot.tool_calls or {}), tc.name: tc}
+            mot.tool_calls = add_tool_call(mot.tool_calls, tc)
         if message.get("thinking"):
             thinking = mot.generation.extra.get("thinking", "")
             mot.generation.extra["thinking"] = thinking + message["thinking"]

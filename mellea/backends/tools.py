@@ -2,20 +2,38 @@
 
 A tool's JSON schema comes from its signature (types via pydantic) and its docstring (the
 first paragraph describes the tool; a Google-style `Args:` section describes parameters).
+
+Backends use: `normalize_tools` (the `ModelOption.TOOLS` value, plus tools a component
+offers, by name), `MelleaTool.as_json_tool()` (the OpenAI / Ollama `tools` entry),
+`parse_tool_call` (a native tool call, arguments as JSON text or object) and
+`add_tool_call`. Engines without native tool calling use `tool_call_schema`,
+`tools_prompt` and `parse_tool_reply` (grammar-constrained JSON tool calls; defined in
+`mellea.backends.tool_json`, re-exported here).
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import inspect
 import json
 import re
+import typing
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
-from ..core.errors import InvalidOptionError
+from .._lazy import lazy_getattr
+from ..core.errors import InvalidOptionError, ToolArgumentsError
 from ..core.thunk import ModelToolCall
 
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from ..core.base import CBlock, Component
+    from .tool_json import ToolReply, parse_tool_reply, tool_call_schema, tools_prompt
+
 _ARG_LINE = re.compile(r"^\s{2,}(\*{0,2}\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
+_INLINE_ARGS = re.compile(r"\bArgs:\s*(\w+)\s*:\s*(.+)$", re.S)
 
 
 def _docstring_parts(fn: Callable[..., Any]) -> tuple[str, dict[str, str]]:
@@ -38,33 +56,87 @@ def _docstring_parts(fn: Callable[..., Any]) -> tuple[str, dict[str, str]]:
                 params[current] = match.group(2).strip()
             elif current and stripped:
                 params[current] += " " + stripped
+    inline = _INLINE_ARGS.search(summary)
+    if inline and not params:  # one-line docstrings: "Double the input. Args: x: Input value."
+        params[inline.group(1)] = inline.group(2).strip()
+        summary = summary[: inline.start()].strip()
     return summary, params
 
 
-def _parameters_schema(fn: Callable[..., Any], arg_docs: Mapping[str, str]) -> dict[str, Any]:
-    from pydantic import create_model
+def _param_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    """Resolved parameter annotations; an unresolvable one (a local class named in a string
+    annotation) becomes `Any` rather than failing the whole tool."""
+    try:
+        return typing.get_type_hints(fn)
+    except Exception:
+        pass
+    raw = dict(getattr(fn, "__annotations__", None) or {})
+    namespace = getattr(inspect.unwrap(fn), "__globals__", {})
+    hints: dict[str, Any] = {}
+    for name, annotation in raw.items():
+        # A quoted annotation under `from __future__ import annotations` is a string twice.
+        for _ in range(3):
+            if not isinstance(annotation, str):
+                break
+            try:
+                annotation = eval(annotation, namespace)  # what get_type_hints does, per name
+            except Exception:
+                annotation = Any
+        hints[name] = Any if isinstance(annotation, str) else annotation
+    return hints
 
+
+def _args_model(fn: Callable[..., Any], name: str) -> type[BaseModel]:
+    """A pydantic model of the callable's keyword-callable parameters (for schema + checks)."""
+    from pydantic import ConfigDict, create_model
+
+    hints = _param_hints(fn)
     fields: dict[str, Any] = {}
-    hints = inspect.get_annotations(fn, eval_str=True)
-    for name, param in inspect.signature(fn).parameters.items():
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+    takes_kwargs = False
+    for pname, param in inspect.signature(fn).parameters.items():
+        if param.kind is param.VAR_KEYWORD:
+            takes_kwargs = True
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD, param.POSITIONAL_ONLY):
             continue
-        annotation = hints.get(name, Any)
         default = ... if param.default is param.empty else param.default
-        fields[name] = (annotation, default)
-    model = create_model(f"{fn.__name__}_args", **fields)  # type: ignore[call-overload]
+        fields[pname] = (hints.get(pname, Any), default)
+    # Unknown arguments are a model mistake worth reporting, unless the tool takes **kwargs.
+    config = ConfigDict(
+        extra="allow" if takes_kwargs else "forbid",
+        coerce_numbers_to_str=True,
+        arbitrary_types_allowed=True,
+    )
+    safe_name = re.sub(r"\W", "_", name) or "tool"
+    return create_model(f"{safe_name}_args", __config__=config, **fields)  # type: ignore[call-overload, no-any-return]
+
+
+def _schema_of(model: type[BaseModel], arg_docs: Mapping[str, str]) -> dict[str, Any]:
     schema = model.model_json_schema()
     schema.pop("title", None)
-    for name, prop in schema.get("properties", {}).items():
+    for pname, prop in schema.get("properties", {}).items():
         prop.pop("title", None)
-        if name in arg_docs:
-            prop["description"] = arg_docs[name]
+        if pname in arg_docs:
+            prop["description"] = arg_docs[pname]
     schema.setdefault("properties", {})
     return schema
 
 
+def _is_async_callable(func: Callable[..., Any]) -> bool:
+    while isinstance(func, functools.partial):
+        func = func.func
+    if inspect.iscoroutinefunction(func):
+        return True
+    call = getattr(func, "__call__", None)  # noqa: B004 - callable objects with async __call__
+    return call is not None and inspect.iscoroutinefunction(call)
+
+
 class MelleaTool:
-    """A callable offered to the model, with its name, description and JSON schema."""
+    """A callable offered to the model, with its name, description and JSON schema.
+
+    `tool.run(...)` calls it directly; `await tool.arun(**args)` awaits an async tool or runs
+    a sync one in a worker thread; `tool.validate_args(args)` checks (and coerces) a model's
+    arguments against the parameters, raising `ToolArgumentsError`.
+    """
 
     def __init__(
         self,
@@ -72,17 +144,69 @@ class MelleaTool:
         func: Callable[..., Any],
         description: str = "",
         parameters: dict[str, Any] | None = None,
+        *,
+        args_model: type[BaseModel] | None = None,
     ) -> None:
         self.name = name
         self.func = func
         self.description = description
         self.parameters = parameters or {"type": "object", "properties": {}}
+        self._args_model = args_model
 
     @classmethod
     def from_callable(cls, func: Callable[..., Any], name: str | None = None) -> MelleaTool:
-        """Build the tool from a function's signature and docstring."""
+        """Build the tool from a function's (or bound method's) signature and docstring."""
+        if isinstance(func, MelleaTool):
+            return func if name in (None, func.name) else func.renamed(name)  # type: ignore[arg-type]
+        tool_name = name or getattr(func, "__name__", None) or type(func).__name__
         summary, arg_docs = _docstring_parts(func)
-        return cls(name or func.__name__, func, summary, _parameters_schema(func, arg_docs))
+        model = _args_model(func, tool_name)
+        return cls(tool_name, func, summary, _schema_of(model, arg_docs), args_model=model)
+
+    @classmethod
+    def from_langchain(cls, lc_tool: Any) -> MelleaTool:
+        """Wrap a LangChain tool (`name`, `description`, `args_schema`/`args`, `invoke`)."""
+        params: dict[str, Any] = {"type": "object", "properties": {}}
+        args_schema = getattr(lc_tool, "args_schema", None)
+        if args_schema is not None and hasattr(args_schema, "model_json_schema"):
+            params = args_schema.model_json_schema()
+            params.pop("title", None)
+        elif isinstance(getattr(lc_tool, "args", None), dict):
+            params = {"type": "object", "properties": dict(lc_tool.args)}
+
+        def call(**kwargs: Any) -> Any:
+            return lc_tool.invoke(kwargs)
+
+        call.__name__ = str(lc_tool.name)
+        return cls(str(lc_tool.name), call, str(getattr(lc_tool, "description", "")), params)
+
+    @classmethod
+    def from_smolagents(cls, sa_tool: Any) -> MelleaTool:
+        """Wrap a smolagents tool (`name`, `description`, `inputs`, `forward`)."""
+        props: dict[str, Any] = {}
+        required: list[str] = []
+        for pname, spec in dict(getattr(sa_tool, "inputs", {}) or {}).items():
+            spec = dict(spec)
+            kind = spec.get("type", "string")
+            props[pname] = {"type": "number" if kind == "any" else kind}
+            if spec.get("description"):
+                props[pname]["description"] = spec["description"]
+            if not spec.get("nullable"):
+                required.append(pname)
+        params = {"type": "object", "properties": props, "required": required}
+        func = getattr(sa_tool, "forward", sa_tool)
+        return cls(str(sa_tool.name), func, str(getattr(sa_tool, "description", "")), params)
+
+    def renamed(self, name: str) -> MelleaTool:
+        """The same tool under another name."""
+        return MelleaTool(
+            name, self.func, self.description, self.parameters, args_model=self._args_model
+        )
+
+    @property
+    def is_async(self) -> bool:
+        """True if calling the tool returns an awaitable (an `async def` tool)."""
+        return _is_async_callable(self.func)
 
     def as_json_tool(self) -> dict[str, Any]:
         """The OpenAI / Ollama `tools` entry."""
@@ -94,6 +218,65 @@ class MelleaTool:
                 "parameters": self.parameters,
             },
         }
+
+    def validate_args(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        """The model's arguments checked against the parameters, coerced to their types.
+
+        Raises `ToolArgumentsError` listing every problem (missing, unknown, wrong type).
+        """
+        if not isinstance(args, Mapping):
+            raise ToolArgumentsError(
+                f"tool {self.name!r} takes a JSON object of arguments, got {args!r:.200}",
+                tool_name=self.name,
+                errors=["arguments are not a JSON object"],
+            )
+        if self._args_model is None:
+            return self._check_against_schema(args)
+        from pydantic import ValidationError
+
+        try:
+            validated = self._args_model.model_validate(dict(args))
+        except ValidationError as exc:
+            errors = [
+                f"{'.'.join(str(p) for p in e['loc']) or '(arguments)'}: {e['msg']}"
+                for e in exc.errors()
+            ]
+            raise ToolArgumentsError(
+                f"invalid arguments for tool {self.name!r}: " + "; ".join(errors),
+                tool_name=self.name,
+                errors=errors,
+            ) from None
+        # Only what the model passed (the function's own defaults apply to the rest);
+        # attribute access keeps nested pydantic values as model instances.
+        out = {k: getattr(validated, k) for k in validated.model_fields_set}
+        out.update(validated.model_extra or {})
+        return out
+
+    def _check_against_schema(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        props = self.parameters.get("properties") or {}
+        errors = [f"{r}: missing" for r in self.parameters.get("required", ()) if r not in args]
+        if self.parameters.get("additionalProperties") is False:
+            errors += [f"{k}: unexpected argument" for k in args if k not in props]
+        if errors:
+            raise ToolArgumentsError(
+                f"invalid arguments for tool {self.name!r}: " + "; ".join(errors),
+                tool_name=self.name,
+                errors=errors,
+            )
+        return dict(args)
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the tool directly (no validation; an async tool returns its coroutine)."""
+        return self.func(*args, **kwargs)
+
+    async def arun(self, **kwargs: Any) -> Any:
+        """Call the tool without blocking the event loop: awaited if async, else in a thread."""
+        if self.is_async:
+            return await self.func(**kwargs)
+        result = await asyncio.to_thread(self.func, **kwargs)
+        if inspect.isawaitable(result):  # a sync wrapper around a coroutine function
+            return await result
+        return result
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.func(*args, **kwargs)
@@ -127,11 +310,7 @@ def normalize_tools(value: Sequence[Any] | Mapping[str, Any] | None) -> dict[str
     tools: dict[str, MelleaTool] = {}
     for key, item in items:
         if isinstance(item, MelleaTool):
-            t = (
-                item
-                if key in (None, item.name)
-                else MelleaTool(key, item.func, item.description, item.parameters)
-            )
+            t = item if key in (None, item.name) else item.renamed(key)  # type: ignore[arg-type]
         elif callable(item):
             t = MelleaTool.from_callable(item, key)
         else:
@@ -140,13 +319,34 @@ def normalize_tools(value: Sequence[Any] | Mapping[str, Any] | None) -> dict[str
     return tools
 
 
+def action_tools(action: Component[Any] | CBlock) -> dict[str, MelleaTool]:
+    """Tools a component offers through its `TemplateRepresentation.tools` (e.g. an MObject's
+    methods in a query/transform); engines add them when `tool_calls=True`."""
+    from ..core.base import Component, TemplateRepresentation
+
+    if not isinstance(action, Component):
+        return {}
+    try:
+        rep = action.format_for_llm()
+    except Exception:  # rendering problems surface later, where the prompt is built
+        return {}
+    if not isinstance(rep, TemplateRepresentation) or not rep.tools:
+        return {}
+    return normalize_tools(rep.tools)
+
+
 def parse_tool_call(
     name: str,
     arguments: str | Mapping[str, Any] | None,
     tools: Mapping[str, MelleaTool],
     call_id: str | None = None,
 ) -> ModelToolCall:
-    """A model's tool call (arguments as JSON text or object) as a `ModelToolCall`."""
+    """A model's tool call (arguments as JSON text or object) as a `ModelToolCall`.
+
+    `func` is the offered `MelleaTool` (None for a tool that was not offered). Arguments
+    that are not a JSON object are kept under `"__raw_arguments__"`; `call_tools` reports
+    them back to the model as an error instead of calling the tool.
+    """
     if isinstance(arguments, str):
         try:
             args = json.loads(arguments) if arguments.strip() else {}
@@ -156,8 +356,41 @@ def parse_tool_call(
         args = dict(arguments or {})
     if not isinstance(args, dict):
         args = {"__raw_arguments__": args}
-    found = tools.get(name)
-    return ModelToolCall(name, found.func if found else None, args, call_id)
+    return ModelToolCall(name, tools.get(name), args, call_id)
 
 
-__all__ = ["MelleaTool", "normalize_tools", "parse_tool_call", "tool"]
+def add_tool_call(
+    calls: dict[str, ModelToolCall] | None, call: ModelToolCall
+) -> dict[str, ModelToolCall]:
+    """`calls` plus `call`, keyed by tool name; a repeated name (two calls of one tool in a
+    reply) gets `name#2`, `name#3`, ... so no call is lost (`call.name` stays the tool name)."""
+    out = dict(calls or {})
+    key, n = call.name, 1
+    while key in out:
+        n += 1
+        key = f"{call.name}#{n}"
+    out[key] = call
+    return out
+
+
+# Re-exported lazily: tool_json imports this module.
+__getattr__ = lazy_getattr(
+    __name__,
+    {
+        name: f"mellea.backends.tool_json:{name}"
+        for name in ("ToolReply", "parse_tool_reply", "tool_call_schema", "tools_prompt")
+    },
+)
+
+__all__ = [
+    "MelleaTool",
+    "ToolReply",
+    "action_tools",
+    "add_tool_call",
+    "normalize_tools",
+    "parse_tool_call",
+    "parse_tool_reply",
+    "tool",
+    "tool_call_schema",
+    "tools_prompt",
+]

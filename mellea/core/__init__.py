@@ -17,6 +17,7 @@ from .errors import (
     InvalidOptionError,
     MelleaError,
     RateLimitedError,
+    ToolArgumentsError,
 )
 from .requirement import Requirement, ValidationResult
 from .sampling import SamplingResult

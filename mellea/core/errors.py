@@ -5,6 +5,7 @@ MelleaError
 ├── InvalidOptionError (ValueError)          bad model option name/type, empty prompt, ...
 ├── ConcurrentReadError (RuntimeError)       two readers on one thunk's stream
 ├── ComponentParseError                      a component could not parse the model output
+├── ToolArgumentsError (ValueError)          a tool call's arguments do not fit the tool's schema
 ├── GenerationCancelled                      the generation was cancelled; partial text kept
 └── BackendError                             the engine did not produce an answer
     ├── BackendUnavailableError (ConnectionError)   cannot reach the server / load the model
@@ -45,6 +46,17 @@ class ConcurrentReadError(MelleaError, RuntimeError):
 
 class ComponentParseError(MelleaError):
     """A component could not parse the model's output into its declared type."""
+
+
+class ToolArgumentsError(MelleaError, ValueError):
+    """The arguments of a tool call do not match the tool's parameters (`tool_name`, `errors`)."""
+
+    def __init__(
+        self, message: str, *, tool_name: str = "", errors: list[str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.tool_name = tool_name
+        self.errors = errors or []
 
 
 class GenerationCancelled(MelleaError):
@@ -128,4 +140,5 @@ __all__ = [
     "MelleaError",
     "RateLimitedError",
     "ReadTimeoutError",
+    "ToolArgumentsError",
 ]
