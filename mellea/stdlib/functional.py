@@ -202,6 +202,17 @@ def chat(*args: Any, **kwargs: Any) -> tuple[Message, Context]:
     return run_sync(achat(*args, **kwargs))
 
 
+# Object query/transform and tool execution live in their own modules; re-exported here
+# because Mellea's docs import them from `mellea.stdlib.functional`.
+from .mobjects import aquery as aquery  # noqa: E402
+from .mobjects import atransform as atransform  # noqa: E402
+from .mobjects import query as query  # noqa: E402
+from .mobjects import transform as transform  # noqa: E402
+from .tool_calling import _acall_tools as _acall_tools  # noqa: E402
+from .tool_calling import _call_tools as _call_tools  # noqa: E402
+from .tool_calling import acall_tools as acall_tools  # noqa: E402
+from .tool_calling import call_tools as call_tools  # noqa: E402
+
 __all__ = [
     "UNSET", "aact", "achat", "act", "ainstruct", "avalidate", "chat", "instruct", "validate",
 ]  # fmt: skip

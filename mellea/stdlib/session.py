@@ -284,6 +284,42 @@ class MelleaSession:
         await mot.avalue()
         return mfuncs.reply_message(mot)
 
+    async def aquery(
+        self,
+        obj: Any,
+        query: str,
+        *,
+        format: type[BaseModel] | None = None,
+        model_options: Mapping[str, Any] | None = None,
+        tool_calls: bool = False,
+        await_result: bool = False,
+    ) -> ModelOutputThunk[Any]:
+        """Ask a question about an object (MObject, mified, or plain); returns the thunk."""
+        ctx = self._context_for_call()
+        mot, self.ctx = await mfuncs.aquery(
+            obj, query, ctx, self.backend, format=format,
+            model_options=self._options(model_options), tool_calls=tool_calls,
+            await_result=await_result,
+        )  # fmt: skip
+        return mot
+
+    async def atransform(
+        self,
+        obj: Any,
+        transformation: str,
+        *,
+        format: type[BaseModel] | None = None,
+        model_options: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Ask for a transformed object: the return value of the object's method the model
+        called, else the (computed) thunk of its text answer."""
+        ctx = self._context_for_call()
+        result, self.ctx = await mfuncs.atransform(
+            obj, transformation, ctx, self.backend, format=format,
+            model_options=self._options(model_options),
+        )  # fmt: skip
+        return result
+
     async def avalidate(
         self,
         reqs: Requirement | str | Sequence[Requirement | str],
@@ -335,6 +371,15 @@ class MelleaSession:
     ) -> list[ValidationResult]:
         """Blocking `avalidate`."""
         return run_sync(self.avalidate(reqs, **kwargs))
+
+    def query(self, obj: Any, query: str, **kwargs: Any) -> ModelOutputThunk[Any]:
+        """Blocking `aquery`: the returned thunk is computed."""
+        kwargs["await_result"] = True
+        return run_sync(self.aquery(obj, query, **kwargs))
+
+    def transform(self, obj: Any, transformation: str, **kwargs: Any) -> Any:
+        """Blocking `atransform`."""
+        return run_sync(self.atransform(obj, transformation, **kwargs))
 
     def __repr__(self) -> str:
         return f"MelleaSession(backend={type(self.backend).__name__}({self.backend.model_id!r}), ctx={self.ctx!r})"

@@ -1,0 +1,1 @@
+"""Agent loops built on the session primitives (`react`)."""
