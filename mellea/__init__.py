@@ -28,6 +28,7 @@ _EXPORTS = {
     "ModelOption": "mellea.backends.model_options:ModelOption",
     "model_ids": "mellea.backends.model_ids",
     "MelleaError": "mellea.core.errors:MelleaError",
+    "generative": "mellea.stdlib.components.genstub:generative",
 }
 
 __getattr__ = lazy_getattr(__name__, _EXPORTS)
@@ -39,4 +40,5 @@ if TYPE_CHECKING:
     from .core.base import CBlock, Component
     from .core.errors import MelleaError
     from .core.thunk import ModelOutputThunk
+    from .stdlib.components.genstub import generative
     from .stdlib.session import MelleaSession, get_session, start_session
