@@ -306,7 +306,8 @@ class ModelOutputThunk(CBlock, Generic[S]):
         with self._lock:
             if self._state is not _State.PENDING:
                 return False
-            error.partial_output = "".join(self._parts)
+            if self._parts or not error.partial_output:  # keep a producer's own, if richer
+                error.partial_output = "".join(self._parts)
             self._error = error
             self._state = _State.CANCELLED if cancelled else _State.FAILED
             waiters = self._take_waiters()

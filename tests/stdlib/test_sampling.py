@@ -234,20 +234,35 @@ def test_token_budget_stops_before_the_next_request(loopback: LoopbackServer) ->
 
 async def test_timeout_is_one_deadline_for_the_whole_loop(loopback: LoopbackServer) -> None:
     loopback.enqueue(
-        Reply(text="fast miss", ttft=0.3), Reply(text="slow words " * 20, token_delay=0.05)
+        Reply(text="first miss", ttft=0.6), Reply(text="slow words " * 30, token_delay=0.1)
     )
     m = session(loopback)
     t0 = time.perf_counter()
     mot = await m.ainstruct(
         "Write.", requirements=[banana()], strategy=RejectionSamplingStrategy(loop_budget=3),
-        model_options={ModelOption.TIMEOUT: 0.7, ModelOption.STREAM: True},
+        model_options={ModelOption.TIMEOUT: 1.0, ModelOption.STREAM: True},
     )  # fmt: skip
     with pytest.raises(DeadlineExceededError) as info:
         await mot.avalue()
-    assert time.perf_counter() - t0 < 1.2  # not 0.7 s per request
-    assert info.value.partial_output.startswith("slow words")  # the running attempt's text
+    # ~1.0 s; a deadline per request would give the second attempt a full second (1.6 s).
+    assert time.perf_counter() - t0 < 1.45
+    assert isinstance(mot, SampledThunk) and len(mot.attempts) == 2
+    assert info.value.partial_output == mot.attempts[1].partial_value  # the running attempt's
     assert mot.sampling_result is not None and len(mot.sampling_result.sample_generations) == 1
     assert m.ctx.last_output() is mot and mot.error is info.value
+
+
+async def test_deadline_keeps_the_partial_output(loopback: LoopbackServer) -> None:
+    loopback.enqueue(Reply(text="slow words " * 30, token_delay=0.1))
+    m = session(loopback)
+    mot = await m.ainstruct(
+        "Write.", requirements=[banana()],
+        model_options={ModelOption.TIMEOUT: 0.5, ModelOption.STREAM: True},
+    )  # fmt: skip
+    with pytest.raises(DeadlineExceededError) as info:
+        await mot.avalue()
+    assert info.value.partial_output.startswith("slow words")
+    assert mot.sampling_result is not None and not mot.sampling_result.sample_generations
 
 
 async def test_cancelling_the_thunk_cancels_the_running_attempt(loopback: LoopbackServer) -> None:

@@ -97,10 +97,11 @@ class SampledThunk(ModelOutputThunk[Any]):
         return done
 
     def _fail(self, error: MelleaError, *, cancelled: bool = False) -> bool:
-        failed = super()._fail(error, cancelled=cancelled)
-        if failed and not error.partial_output and self.attempts:
-            # The outer thunk only ever holds validated text; the attempt is what exists.
+        if not error.partial_output and self.attempts and not self.is_computed():
+            # The outer thunk holds only validated text; the running attempt's is what exists.
+            # (Set before failing: readers wake up inside `_fail`.)
             error.partial_output = self.attempts[-1].partial_value
+        failed = super()._fail(error, cancelled=cancelled)
         self._settled()
         return failed
 
