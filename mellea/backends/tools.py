@@ -17,108 +17,19 @@ import asyncio
 import functools
 import inspect
 import json
-import re
-import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
 from .._lazy import lazy_getattr
 from ..core.errors import InvalidOptionError, ToolArgumentsError
 from ..core.thunk import ModelToolCall
+from ._tool_schema import tool_spec
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from ..core.base import CBlock, Component
     from .tool_json import ToolReply, parse_tool_reply, tool_call_schema, tools_prompt
-
-_ARG_LINE = re.compile(r"^\s{2,}(\*{0,2}\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
-_INLINE_ARGS = re.compile(r"\bArgs:\s*(\w+)\s*:\s*(.+)$", re.S)
-
-
-def _docstring_parts(fn: Callable[..., Any]) -> tuple[str, dict[str, str]]:
-    doc = inspect.getdoc(fn) or ""
-    summary = doc.split("\n\n", 1)[0].strip()
-    params: dict[str, str] = {}
-    in_args = False
-    current: str | None = None
-    for line in doc.splitlines():
-        stripped = line.strip()
-        if stripped in ("Args:", "Arguments:", "Parameters:"):
-            in_args, current = True, None
-            continue
-        if in_args:
-            if stripped and not line.startswith(" "):
-                break  # next section
-            match = _ARG_LINE.match(line)
-            if match:
-                current = match.group(1).lstrip("*")
-                params[current] = match.group(2).strip()
-            elif current and stripped:
-                params[current] += " " + stripped
-    inline = _INLINE_ARGS.search(summary)
-    if inline and not params:  # one-line docstrings: "Double the input. Args: x: Input value."
-        params[inline.group(1)] = inline.group(2).strip()
-        summary = summary[: inline.start()].strip()
-    return summary, params
-
-
-def _param_hints(fn: Callable[..., Any]) -> dict[str, Any]:
-    """Resolved parameter annotations; an unresolvable one (a local class named in a string
-    annotation) becomes `Any` rather than failing the whole tool."""
-    try:
-        return typing.get_type_hints(fn)
-    except Exception:
-        pass
-    raw = dict(getattr(fn, "__annotations__", None) or {})
-    namespace = getattr(inspect.unwrap(fn), "__globals__", {})
-    hints: dict[str, Any] = {}
-    for name, annotation in raw.items():
-        # A quoted annotation under `from __future__ import annotations` is a string twice.
-        for _ in range(3):
-            if not isinstance(annotation, str):
-                break
-            try:
-                annotation = eval(annotation, namespace)  # what get_type_hints does, per name
-            except Exception:
-                annotation = Any
-        hints[name] = Any if isinstance(annotation, str) else annotation
-    return hints
-
-
-def _args_model(fn: Callable[..., Any], name: str) -> type[BaseModel]:
-    """A pydantic model of the callable's keyword-callable parameters (for schema + checks)."""
-    from pydantic import ConfigDict, create_model
-
-    hints = _param_hints(fn)
-    fields: dict[str, Any] = {}
-    takes_kwargs = False
-    for pname, param in inspect.signature(fn).parameters.items():
-        if param.kind is param.VAR_KEYWORD:
-            takes_kwargs = True
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD, param.POSITIONAL_ONLY):
-            continue
-        default = ... if param.default is param.empty else param.default
-        fields[pname] = (hints.get(pname, Any), default)
-    # Unknown arguments are a model mistake worth reporting, unless the tool takes **kwargs.
-    config = ConfigDict(
-        extra="allow" if takes_kwargs else "forbid",
-        coerce_numbers_to_str=True,
-        arbitrary_types_allowed=True,
-    )
-    safe_name = re.sub(r"\W", "_", name) or "tool"
-    return create_model(f"{safe_name}_args", __config__=config, **fields)  # type: ignore[call-overload, no-any-return]
-
-
-def _schema_of(model: type[BaseModel], arg_docs: Mapping[str, str]) -> dict[str, Any]:
-    schema = model.model_json_schema()
-    schema.pop("title", None)
-    for pname, prop in schema.get("properties", {}).items():
-        prop.pop("title", None)
-        if pname in arg_docs:
-            prop["description"] = arg_docs[pname]
-    schema.setdefault("properties", {})
-    return schema
 
 
 def _is_async_callable(func: Callable[..., Any]) -> bool:
@@ -159,9 +70,8 @@ class MelleaTool:
         if isinstance(func, MelleaTool):
             return func if name in (None, func.name) else func.renamed(name)  # type: ignore[arg-type]
         tool_name = name or getattr(func, "__name__", None) or type(func).__name__
-        summary, arg_docs = _docstring_parts(func)
-        model = _args_model(func, tool_name)
-        return cls(tool_name, func, summary, _schema_of(model, arg_docs), args_model=model)
+        summary, model, schema = tool_spec(func, tool_name)
+        return cls(tool_name, func, summary, schema, args_model=model)
 
     @classmethod
     def from_langchain(cls, lc_tool: Any) -> MelleaTool:
@@ -359,6 +269,41 @@ def parse_tool_call(
     return ModelToolCall(name, tools.get(name), args, call_id)
 
 
+class ToolCallName(str):
+    """A key of `mot.tool_calls`: the tool's name, which also gives access to its call.
+
+    Mellea's docs use both `for name, call in mot.tool_calls.items()` and
+    `for call in mot.tool_calls: call.name, call.args, call.call_func()`; with these keys
+    both work, while `mot.tool_calls` stays a plain name -> `ModelToolCall` dict.
+    """
+
+    call: ModelToolCall
+
+    def __new__(cls, key: str, call: ModelToolCall) -> ToolCallName:
+        self = super().__new__(cls, key)
+        self.call = call
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.call.name
+
+    @property
+    def args(self) -> dict[str, Any]:
+        return self.call.args
+
+    @property
+    def func(self) -> Callable[..., Any] | None:
+        return self.call.func
+
+    @property
+    def call_id(self) -> str | None:
+        return self.call.call_id
+
+    def call_func(self) -> Any:
+        return self.call.call_func()
+
+
 def add_tool_call(
     calls: dict[str, ModelToolCall] | None, call: ModelToolCall
 ) -> dict[str, ModelToolCall]:
@@ -369,7 +314,7 @@ def add_tool_call(
     while key in out:
         n += 1
         key = f"{call.name}#{n}"
-    out[key] = call
+    out[ToolCallName(key, call)] = call
     return out
 
 
@@ -384,6 +329,7 @@ __getattr__ = lazy_getattr(
 
 __all__ = [
     "MelleaTool",
+    "ToolCallName",
     "ToolReply",
     "action_tools",
     "add_tool_call",
