@@ -760,3 +760,111 @@ def test_tools_from_langchain_and_smolagents_objects() -> None:
     found, reversed_, missing = call_tools(mot, None)
     assert found.content == "results for mellea" and reversed_.content == "cba"
     assert isinstance(missing, ToolErrorMessage) and "term: missing" in missing.content
+
+
+# ----- tool requirements and the code interpreter -------------------------------------------
+
+
+def test_python_tool_runs_code_with_a_timeout() -> None:
+    from mellea.stdlib.tools import python_tool
+
+    tool = python_tool(tier="local_unsafe")
+    result = tool.run(code="print(1 + 1)")
+    assert result.success and result.stdout == "2\n" and str(result) == "stdout:\n2\n"
+    failed = tool.run(code="raise SystemExit(3)")
+    assert not failed.success and failed.exit_code == 3
+    slow = python_tool(timeout=0.3).run(
+        code="import time; print('started', flush=True); time.sleep(5)"
+    )
+    assert not slow.success and slow.error == "timed out after 0.3 s"
+    assert tool.parameters["required"] == ["code"] and tool.name == "python"
+    with pytest.raises(ValueError, match="unknown tier"):
+        python_tool(tier="cloud")  # type: ignore[arg-type]
+
+
+def test_tool_requirements_check_the_calls() -> None:
+    from mellea.stdlib.requirements import tool_arg_validator, uses_tool
+
+    mot = ModelOutputThunk("")
+    mot.tool_calls = {"python": ModelToolCall("python", None, {"code": "print(1)"})}
+    ctx = SimpleContext().add(mot)
+    fn = uses_tool("python").validation_fn
+    assert fn is not None and fn(ctx).result  # type: ignore[union-attr]
+    missing = uses_tool(calculate).validation_fn(ctx)  # type: ignore[misc]
+    assert not missing.result and "calculator" in missing.reason
+    prints = tool_arg_validator("must print", "python", "code", lambda c: "print" in c)
+    assert prints.validation_fn(ctx).result  # type: ignore[misc]
+    silent = tool_arg_validator("no print", None, "code", lambda c: "print" not in c)
+    assert not silent.validation_fn(ctx).result  # type: ignore[misc]
+    absent = tool_arg_validator("x", "python", "other", lambda v: True)
+    assert "without the argument 'other'" in absent.validation_fn(ctx).reason  # type: ignore[misc]
+
+
+DOC_USES_TOOL = """
+from mellea import start_session
+from mellea.backends import ModelOption
+from mellea.stdlib.requirements import uses_tool
+from mellea.stdlib.tools import python_tool
+
+tool = python_tool(tier="local_unsafe", name="python")
+m = start_session()
+response = m.instruct(
+    "Use the code interpreter tool to compute 7 factorial.",
+    requirements=[uses_tool("python")],
+    model_options={ModelOption.TOOLS: [tool]},
+    tool_calls=True,
+)
+
+# tool_calls=True makes .tool_calls available on the result
+tool_call = next((tc for tc in response.tool_calls if tc.name == "python"), None)
+if tool_call:
+    code = tool_call.args["code"]
+    exec_result = tool_call.call_func()
+    print(exec_result)
+"""
+
+DOC_TOOL_ARG_VALIDATOR = """
+from mellea import start_session
+from mellea.backends import ModelOption
+from mellea.stdlib.requirements import tool_arg_validator, uses_tool
+from mellea.stdlib.tools import python_tool
+
+tool = python_tool(tier="local_unsafe", name="python")
+m = start_session()
+response = m.instruct(
+    "Use the code interpreter to plot y=x². Save the plot to /tmp/output.png.",
+    requirements=[
+        uses_tool("python"),
+        tool_arg_validator(
+            "The plot must be saved to /tmp/output.png and must not call plt.show()",
+            tool_name="python",
+            arg_name="code",
+            validation_fn=lambda code: (
+                "/tmp/output.png" in code and "plt.show()" not in code
+            ),
+        ),
+    ],
+    model_options={ModelOption.TOOLS: [tool]},
+    tool_calls=True,
+)
+print(response.tool_calls["python"].args["code"])
+"""
+
+
+def test_doc_requiring_and_validating_tool_calls(
+    monkeypatch: pytest.MonkeyPatch, loopback: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    loopback.enqueue(Reply(text="7! is 5040."))  # no tool call: uses_tool fails, retried
+    code = "import math\nprint(math.factorial(7))"
+    loopback.enqueue(Reply(tool_calls=[{"name": "python", "arguments": {"code": code}}]))
+    run_doc(DOC_USES_TOOL, monkeypatch, loopback)
+    assert capsys.readouterr().out == "stdout:\n5040\n\n"
+    assert len(bodies(loopback)) == 2
+
+    loopback.reset()
+    shows = "plt.plot(x); plt.show()"
+    saves = "plt.plot(x); plt.savefig('/tmp/output.png')"
+    loopback.enqueue(Reply(tool_calls=[{"name": "python", "arguments": {"code": shows}}]))
+    loopback.enqueue(Reply(tool_calls=[{"name": "python", "arguments": {"code": saves}}]))
+    run_doc(DOC_TOOL_ARG_VALIDATOR, monkeypatch, loopback)
+    assert capsys.readouterr().out == saves + "\n"

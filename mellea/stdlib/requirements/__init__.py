@@ -19,6 +19,7 @@ a worker thread (they may block), async ones are awaited.
 from ...core.requirement import Requirement, ValidationFn, ValidationResult
 from ._validate import JudgeRequest, avalidate_all, default_output_to_bool
 from .requirement import check, req, reqify, simple_validate
+from .tool_reqs import tool_arg_validator, uses_tool
 
 __all__ = [
     "JudgeRequest",
@@ -31,4 +32,6 @@ __all__ = [
     "req",
     "reqify",
     "simple_validate",
+    "tool_arg_validator",
+    "uses_tool",
 ]
