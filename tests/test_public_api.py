@@ -10,15 +10,23 @@ import pytest
 
 PUBLIC = {
     "mellea": ["start_session", "MelleaSession", "ModelOutputThunk", "CBlock", "ModelOption",
-               "model_ids", "get_session", "MelleaError"],
-    "mellea.backends": ["ModelOption", "model_ids", "Backend"],
+               "model_ids", "get_session", "MelleaError", "generative"],
+    "mellea.backends": ["ModelOption", "model_ids", "Backend", "tool", "MelleaTool"],
+    "mellea.backends.tools": ["tool", "MelleaTool", "tool_call_schema", "parse_tool_reply"],
     "mellea.backends.ollama": ["OllamaModelBackend"],
     "mellea.core": ["CBlock", "Component", "Context", "ModelOutputThunk", "Backend",
                     "ComponentParseError", "ContextTurn"],
     "mellea.stdlib.context": ["SimpleContext", "ChatContext"],
-    "mellea.stdlib.components": ["Instruction", "Message", "SimpleComponent"],
+    "mellea.stdlib.components": ["Instruction", "Message", "SimpleComponent", "ToolMessage",
+                                 "mify", "MObject", "generative"],
+    "mellea.stdlib.components.mify": ["mify", "MifiedProtocol", "MObject"],
+    "mellea.stdlib.components.genstub": ["generative", "PreconditionException"],
+    "mellea.stdlib.frameworks.react": ["react"],
+    "mellea.stdlib.tools": ["python_tool"],
     "mellea.stdlib.session": ["MelleaSession", "start_session", "get_session"],
-    "mellea.stdlib.functional": ["act", "aact", "instruct", "ainstruct", "chat", "achat"],
+    "mellea.stdlib.functional": ["act", "aact", "instruct", "ainstruct", "chat", "achat",
+                                 "call_tools", "acall_tools", "query", "aquery", "transform",
+                                 "atransform"],
     "mellea.helpers.async_helpers": ["wait_for_all_mots"],
 }  # fmt: skip
 
