@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from mellea.backends import ModelOption
 from mellea.backends.ollama import OllamaModelBackend
 from mellea.core import Context, ModelOutputThunk, SamplingResult
-from mellea.core.errors import DeadlineExceededError, GenerationCancelled
+from mellea.core.errors import DeadlineExceededError, GenerationCancelled, InvalidOptionError
 from mellea.stdlib import functional as mfuncs
 from mellea.stdlib.context import ChatContext, SimpleContext
 from mellea.stdlib.requirements import req, simple_validate
@@ -317,3 +317,24 @@ async def test_32_concurrent_calls_with_two_requirements_overlap(
     # One attempt (0.5 s) then its judge (0.5 s), all 32 calls at once: ~1 s, not 32 s.
     assert wall < 2.5, wall
     logging.getLogger("mellea.tests").info("32 x ainstruct with 2 requirements: %.2f s", wall)
+
+
+def test_a_requirement_with_nothing_to_check_fails_before_any_request(
+    loopback: LoopbackServer,
+) -> None:
+    m = session(loopback)
+    with pytest.raises(InvalidOptionError, match="neither a description"):
+        m.instruct("Write.", requirements=[req(None)])
+    assert loopback.stats().total_requests == 0
+
+
+async def test_next_chat_turn_waits_for_the_validated_answer(loopback: LoopbackServer) -> None:
+    loopback.configure(ttft=0.1)
+    loopback.enqueue(Reply(text="draft", match="dessert"), Reply(text="BANANA", match="dessert"))
+    m = session(loopback, ChatContext())
+    mot = await m.ainstruct("Write a dessert.", requirements=[banana()])
+    reply = await m.achat("Thanks!")  # issued while the loop is still running
+    history = bodies(loopback)[-1]["messages"]
+    assert [msg["content"] for msg in history][1:] == ["BANANA", "Thanks!"]
+    assert str(reply) == "Echo: Thanks!" and mot.is_computed()
+    assert mot.generation.ttfb_ms is not None and mot.generation.ttfb_ms >= 200

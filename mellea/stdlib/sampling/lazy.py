@@ -28,12 +28,18 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...backends.model_options import ModelOption
 from ...core.base import CBlock, Component
-from ...core.errors import DeadlineExceededError, GenerationCancelled, MelleaError
+from ...core.errors import (
+    DeadlineExceededError,
+    GenerationCancelled,
+    InvalidOptionError,
+    MelleaError,
+)
 from ...core.requirement import Requirement
 from ...core.sampling import SamplingResult
 from ...core.thunk import ModelOutputThunk, _Waiter, _wake
@@ -128,6 +134,13 @@ def sampling_strategy(
     if not isinstance(strategy, SamplingStrategy):
         raise TypeError(f"strategy must be a SamplingStrategy, got {type(strategy).__name__}")
     reqs = strategy.all_requirements(requirements)
+    for r in reqs:  # fail now, before any request, rather than inside the loop
+        if (
+            r.validation_fn is None
+            and not r.description
+            and type(r).validate is Requirement.validate
+        ):
+            raise InvalidOptionError(f"{r!r} has neither a description nor a validation_fn")
     if not return_results and strategy.is_trivial(reqs, format):
         return None
     return strategy
@@ -150,6 +163,7 @@ def start_sampling(
     outer._action = action
     outer._model_options = options
     outer.generation.model = backend.model_id
+    outer._started_at = time.perf_counter()  # its ttfb_ms: when validated text was released
     run = SamplingRun(
         backend, format=format, model_options=options, tool_calls=tool_calls,
         token_budget=strategy.token_budget,

@@ -15,6 +15,7 @@ Every request the loop makes goes through the run, which is what lets it:
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -149,8 +150,6 @@ class SamplingRun:
         A `format=` or a component parse failure is an implicit first requirement.
         Raises the attempt's own error if its generation failed.
         """
-        import asyncio
-
         await attempt.mot.avalue()
         ctx = attempt.ctx
         if validation_ctx is not None:
