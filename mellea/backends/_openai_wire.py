@@ -26,7 +26,7 @@ from ..core.errors import (
 from ..core.thunk import ModelOutputThunk
 from ._chat import ChatCall
 from .formatter import ChatMessage
-from .tools import MelleaTool, parse_tool_call
+from .tools import MelleaTool, add_tool_call, parse_tool_call
 
 logger = logging.getLogger("mellea")
 
@@ -209,7 +209,7 @@ def _record_tool_calls(
 ) -> None:
     for i, (name, arguments, call_id) in enumerate(calls):
         tc = parse_tool_call(name, arguments, tools, call_id or f"call_{i}")
-        mot.tool_calls = {**(mot.tool_calls or {}), tc.name: tc}
+        mot.tool_calls = add_tool_call(mot.tool_calls, tc)  # repeated names kept
 
 
 def absorb_completion(

@@ -868,3 +868,21 @@ def test_doc_requiring_and_validating_tool_calls(
     loopback.enqueue(Reply(tool_calls=[{"name": "python", "arguments": {"code": saves}}]))
     run_doc(DOC_TOOL_ARG_VALIDATOR, monkeypatch, loopback)
     assert capsys.readouterr().out == saves + "\n"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_openai_keeps_repeated_calls_and_iterates_as_in_the_docs(
+    loopback: LoopbackServer, stream: bool
+) -> None:
+    if not _has_openai():
+        pytest.skip("no OpenAI backend yet")
+    calls = [{"name": "get_weather", "arguments": {"location": c}} for c in ("Oslo", "Rome")]
+    loopback.enqueue(Reply(tool_calls=calls))
+    mot = openai(loopback).instruct(
+        "weather",
+        model_options={ModelOption.TOOLS: [get_weather], ModelOption.STREAM: stream},
+        tool_calls=True,
+    )
+    assert mot.tool_calls is not None
+    assert [tc.args["location"] for tc in mot.tool_calls] == ["Oslo", "Rome"]
+    assert [msg._tool_output["location"] for msg in call_tools(mot, None)] == ["Oslo", "Rome"]
