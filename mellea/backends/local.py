@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from ..core.errors import EngineError, InvalidOptionError
@@ -22,6 +22,7 @@ from ._llama.engine import Engine, shared_engine
 from ._llama.model_files import ModelNotFoundError
 from .model_ids import ModelIdentifier
 from .model_options import ModelOption, ResolvedOptions, resolve_options
+from .tool_json import parse_tool_reply, tool_call_schema, tools_prompt
 
 DEFAULT_MAX_NEW_TOKENS = 256
 DEFAULT_REPEAT_PENALTY = 1.1
@@ -30,12 +31,12 @@ _NUMERIC_EXTRAS = {"top_p": float, "top_k": int, "repeat_penalty": float, "min_p
 
 
 class _ThunkSink:
-    """Engine callbacks (on the engine thread) -> the thunk and a portal-loop future."""
+    """Engine callbacks (on the engine thread) -> text out, and a portal-loop future."""
 
-    __slots__ = ("_done", "_loop", "_mot")
+    __slots__ = ("_done", "_feed", "_loop")
 
-    def __init__(self, mot: ModelOutputThunk[Any], loop: asyncio.AbstractEventLoop) -> None:
-        self._mot = mot
+    def __init__(self, feed: Callable[[str], None], loop: asyncio.AbstractEventLoop) -> None:
+        self._feed = feed  # the thunk's thread-safe _feed, or a buffer's append
         self._loop = loop
         self._done: asyncio.Future[tuple[str, int, int]] = loop.create_future()
 
@@ -43,7 +44,7 @@ class _ThunkSink:
         pass
 
     def on_text(self, delta: str) -> None:
-        self._mot._feed(delta)  # thread-safe; wakes the reader on its own loop
+        self._feed(delta)
 
     def on_finish(self, finish_reason: str, prompt_tokens: int, completion_tokens: int) -> None:
         self._settle(lambda f: f.set_result((finish_reason, prompt_tokens, completion_tokens)))
@@ -146,10 +147,22 @@ class LocalBackend(ChatBackend):
         )
 
     async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
-        params = self._params(call.options, call.json_schema)
-        sink = _ThunkSink(mot, asyncio.get_running_loop())
+        messages, schema = call.messages, call.json_schema
+        tools = _offered_tools(call)
+        if tools:
+            # No native tool calling in a bare GGUF: constrain the reply to a tool-call (or
+            # plain answer) JSON object, and surface only the answer text, at the end.
+            if schema is not None:
+                raise InvalidOptionError("the local engine cannot combine format= with tools")
+            allow_text = call.options.tool_choice in (None, "auto")
+            schema = tool_call_schema(tools, allow_text=allow_text)
+            messages = _with_system(messages, tools_prompt(tools, allow_text=allow_text))
+        buffer: list[str] = []
+        params = self._params(call.options, schema)
+        feed = buffer.append if tools else mot._feed
+        sink = _ThunkSink(feed, asyncio.get_running_loop())
         try:
-            job = self.engine.submit(call.messages, params, sink)
+            job = self.engine.submit(messages, params, sink)
         except _EngineFailure as exc:
             raise _engine_error(exc) from None
         try:
@@ -168,6 +181,28 @@ class LocalBackend(ChatBackend):
             "total_tokens": prompt + completion,
         }
         mot.generation.finish_reasons = [finish_reason]
+        if tools:
+            reply = parse_tool_reply("".join(buffer), tools)
+            mot.tool_calls = reply.tool_calls or None
+            mot._feed(reply.text or "")
+
+
+def _offered_tools(call: ChatCall) -> dict[str, Any]:
+    """The tools this call may use: `tool_choice` "none" offers none, a tool name just it."""
+    choice = call.options.tool_choice
+    if choice == "none":
+        return {}
+    if isinstance(choice, str) and choice in call.tools:
+        return {choice: call.tools[choice]}
+    return call.tools
+
+
+def _with_system(messages: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """`messages` with `text` appended to (or as) the leading system message."""
+    if messages and messages[0].get("role") == "system":
+        first = {**messages[0], "content": f"{messages[0]['content']}\n\n{text}"}
+        return [first, *messages[1:]]
+    return [{"role": "system", "content": text}, *messages]
 
 
 async def _settled(fut: asyncio.Future[Any]) -> None:

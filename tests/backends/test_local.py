@@ -121,3 +121,29 @@ def test_spec_examples_run_on_the_embedded_model(
     assert len(out.strip()) > 20, out
     if example.startswith("02"):
         assert out.splitlines()[0] == "False"
+
+
+def test_tool_calls_through_constrained_json(m: MelleaSession) -> None:
+    from mellea.backends.tools import tool
+
+    @tool
+    def get_weather(city: str) -> str:
+        """Get the current weather for a city.
+
+        Args:
+            city: The city name.
+        """
+        return f"sunny in {city}"
+
+    options = {
+        ModelOption.TOOLS: [get_weather],
+        ModelOption.TOOL_CHOICE: "required",
+        ModelOption.MAX_NEW_TOKENS: 60,
+    }
+    mot = m.instruct("What is the weather in Boston?", model_options=options, tool_calls=True)
+    assert mot.tool_calls is not None and list(mot.tool_calls) == ["get_weather"]
+    call = mot.tool_calls["get_weather"]
+    assert set(call.args) == {"city"} and isinstance(call.args["city"], str)
+    assert call.call_func().startswith("sunny in ")
+    none = m.instruct("Say hi.", model_options={**options, ModelOption.TOOL_CHOICE: "none"})
+    assert none.tool_calls is None and none.value
