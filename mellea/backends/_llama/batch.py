@@ -216,14 +216,18 @@ class BatchDecoder:
         A step is either a decode step (one token for ready sequences) or a prefill step
         (prompt pieces chosen by ``plan_prefill``), never both: llama.cpp would slice the
         prompt pieces to the decode rows' length (see ``plan_prefill``). While sequences
-        are decoding, prefill steps alternate with decode steps and are capped at
-        ``prefill_chunk`` tokens, so a newcomer's long prompt cannot stall running streams.
+        are decoding, prefill steps alternate with decode steps (unless little prompt work
+        is left) and are capped at ``prefill_chunk`` tokens, so a newcomer's long prompt
+        cannot stall running streams.
         """
         for slot in self._slots:
             slot.logits_row = -1
         ready = [s for s in self._slots if s.next_token is not None]
         pending = [s for s in self._slots if s.next_token is None and s.n_past < len(s.prompt)]
-        if pending and (not ready or self._last_step_decoded):
+        backlog = sum(len(s.prompt) - s.n_past for s in pending)
+        # Small backlogs (e.g. the uneven tails of simultaneous prompts) are cleared at
+        # once, so simultaneous jobs get their first token at about the same time.
+        if pending and (not ready or self._last_step_decoded or backlog <= self._prefill_chunk):
             self._last_step_decoded = False
             budget = self._prefill_chunk if ready else self._n_batch
             by_id = {s.seq_id: s for s in pending}

@@ -15,6 +15,7 @@ import logging
 import os
 import queue
 import threading
+import time
 import weakref
 from collections import deque
 from typing import Any, Protocol
@@ -87,8 +88,9 @@ class Engine:
 
     ``n_ctx`` is the context window of each sequence (prompt + output). Extra keyword
     arguments: ``n_batch`` (tokens per decode call, default 512), ``prefill_chunk``
-    (prompt tokens per step while others decode, default 64), ``verbose`` (llama.cpp
-    logs, default False); anything else is passed to llama.cpp (batched: a
+    (prompt tokens per step while others decode, default 64), ``coalesce_ms`` (how long
+    an idle engine waits for more jobs to start them together, default 2), ``verbose``
+    (llama.cpp logs, default False); anything else is passed to llama.cpp (batched: a
     ``llama_model_params``/``llama_context_params`` field; sequential: a ``Llama()``
     keyword). Construction does no I/O and does not import llama_cpp.
     """
@@ -117,6 +119,7 @@ class Engine:
         self._n_batch = int(llama_kwargs.pop("n_batch", 512))
         self._prefill_chunk = int(llama_kwargs.pop("prefill_chunk", 64))
         self._verbose = bool(llama_kwargs.pop("verbose", False))
+        self._coalesce_s = float(llama_kwargs.pop("coalesce_ms", 2.0)) / 1000.0
         self._llama_kwargs = llama_kwargs
         self._queue: queue.SimpleQueue[Job | _Stop | _Call] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -254,6 +257,8 @@ class Engine:
                 busy = bool(waiting) or (decoder is not None and decoder.active)
                 # Idle: block on the queue. Busy: take whatever arrived, without waiting.
                 items: list[Job | _Stop | _Call] = [] if busy else [self._queue.get()]
+                if not busy and isinstance(items[0], Job):
+                    self._coalesce(items)
                 while True:
                     try:
                         items.append(self._queue.get_nowait())
@@ -265,7 +270,7 @@ class Engine:
                     elif isinstance(item, Job):
                         waiting.append(item)
                     elif decoder is None and load_error is None:
-                        decoder, load_error = self._load_into(item, waiting)
+                        decoder, load_error = self._load_into(item)
                     else:
                         self._run_call(item, decoder, load_error)
                 if stopping:
@@ -274,7 +279,7 @@ class Engine:
                     waiting.remove(job)
                     job._finish("cancelled")
                 if waiting and decoder is None and load_error is None:
-                    decoder, load_error = self._load_into(None, waiting)
+                    decoder, load_error = self._load_into(None)
                 if load_error is not None:
                     while waiting:
                         waiting.popleft()._fail(load_error)
@@ -315,9 +320,18 @@ class Engine:
                     log.exception("freeing the model failed")
             self._drain_after_stop()
 
-    def _load_into(
-        self, call: _Call | None, waiting: deque[Job]
-    ) -> tuple[_Decoder | None, BaseException | None]:
+    def _coalesce(self, items: list[Job | _Stop | _Call]) -> None:
+        """Waking from idle: collect jobs submitted within the next few ms as well, so that
+        near-simultaneous requests (several threads, several awaits) are prefilled in the
+        same step and get the same time to first token."""
+        deadline = time.monotonic() + self._coalesce_s
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                items.append(self._queue.get(timeout=remaining))
+            except queue.Empty:
+                return
+
+    def _load_into(self, call: _Call | None) -> tuple[_Decoder | None, BaseException | None]:
         result = self._load()
         decoder = None if isinstance(result, BaseException) else result
         error = result if isinstance(result, BaseException) else None
