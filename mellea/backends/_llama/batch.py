@@ -224,10 +224,12 @@ class BatchDecoder:
             slot.logits_row = -1
         ready = [s for s in self._slots if s.next_token is not None]
         pending = [s for s in self._slots if s.next_token is None and s.n_past < len(s.prompt)]
-        backlog = sum(len(s.prompt) - s.n_past for s in pending)
-        # Small backlogs (e.g. the uneven tails of simultaneous prompts) are cleared at
-        # once, so simultaneous jobs get their first token at about the same time.
-        if pending and (not ready or self._last_step_decoded or backlog <= self._prefill_chunk):
+        # The uneven prompt tails of jobs that arrived together are cleared at once (the
+        # ready ones have just started), so they all get their first token about together.
+        tails = sum(len(s.prompt) - s.n_past for s in pending) <= self._prefill_chunk and all(
+            s.job.completion_tokens <= 1 for s in ready
+        )
+        if pending and (not ready or self._last_step_decoded or tails):
             self._last_step_decoded = False
             budget = self._prefill_chunk if ready else self._n_batch
             by_id = {s.seq_id: s for s in pending}
