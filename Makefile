@@ -33,7 +33,13 @@ test: install lint
 demo: install
 	@for f in examples/spec/*.py; do echo "=== $$f"; $(PY) $$f || exit 1; done
 
-bench: install
+# The bench extra: the openai SDK (a baseline) and py-spy (`bench/run.py --profile`).
+BENCH_STAMP := $(VENV)/.bench-stamp
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[bench]"
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(PY) bench/run.py
 
 clean:
