@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -21,12 +20,12 @@ from ..core.base import CBlock, Component
 from ..core.errors import (
     BackendError,
     ComponentParseError,
-    DeadlineExceededError,
     GenerationCancelled,
     MelleaError,
 )
 from ..core.thunk import ModelOutputThunk
 from ..helpers.portal import get_portal
+from ._policy import call_deadline
 from .formatter import ChatMessage, iter_thunk_inputs, to_chat_messages
 from .model_ids import ModelIdentifier
 from .model_options import ResolvedOptions, resolve_options
@@ -132,7 +131,7 @@ class ChatBackend(Backend):
         tools: dict[str, MelleaTool],
     ) -> None:
         try:
-            async with _deadline(options.timeout):
+            async with call_deadline(options.timeout):
                 history = await ctx.aview_for_generation(self)
                 await _wait_for_inputs(history, action)
                 call = ChatCall(
@@ -183,20 +182,6 @@ class ChatBackend(Backend):
     @abc.abstractmethod
     async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
         """Run the call: `mot._feed(delta)` the text, fill `mot.generation`/`tool_calls`."""
-
-
-@contextlib.asynccontextmanager
-async def _deadline(seconds: float | None) -> AsyncIterator[None]:
-    if seconds is None:
-        yield
-        return
-    try:
-        async with asyncio.timeout(seconds):
-            yield
-    except TimeoutError as exc:
-        if isinstance(exc, MelleaError):
-            raise
-        raise DeadlineExceededError(f"the call did not finish within {seconds} s") from None
 
 
 async def _wait_for_inputs(history: list[ContextItem], action: Component[Any] | CBlock) -> None:

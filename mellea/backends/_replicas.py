@@ -1,24 +1,29 @@
-"""`ReplicaSet`: several `HttpEndpoint`s serving the same model, used as one.
+"""`ReplicaSet`: the routing and retry layer of the HTTP backends.
 
-A user with N vLLM / SGLang / llama.cpp replicas passes N base URLs and needs no gateway:
+Every HTTP backend talks through one (Ollama: one endpoint; OpenAI-compatible servers:
+one per replica URL). It is the only place that tries a request again:
 
 * each request goes to the least-busy replica (fewest requests in flight or queued
   there, counted here at the moment of choosing); ties go round-robin, so an idle set
   is used evenly;
-* a connection failure (refused, connect timeout) before any response makes the request
-  fail over at once to another replica, and the failed replica is skipped for
+* a connection failure (refused, connect timeout, dropped before any answer) makes the
+  request fail over at once to another replica, and the failed replica is skipped for
   `REPLICA_COOLDOWN_S` while others are up;
-* status errors (429, 5xx, ...) follow the retry policy, preferring another replica.
+* retryable failures (connection failures once every replica was tried, 408/409/429/5xx)
+  follow the `RetryPolicy`: exponential backoff with jitter, `Retry-After` honoured up to
+  a cap, never past the call's deadline, preferring another replica after a status error;
+* nothing is retried once the response is handed to the caller — from then on output
+  may be reaching the thunk.
 
-With one endpoint it is a pass-through to that endpoint (its own retry loop).
+Each attempt is one `HttpEndpoint.open` (one slot, one connection); no slot is held
+while waiting between attempts.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import json
 import logging
-import random
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -31,11 +36,13 @@ from ..core.errors import (
     BackendStatusError,
     BackendUnavailableError,
     ConnectTimeoutError,
+    InvalidOptionError,
     MelleaError,
 )
 from ..core.thunk import ModelOutputThunk
 from ._http import _DEFAULT, HttpEndpoint, _Default
-from ._policy import NO_RETRY, REPLICA_COOLDOWN_S, RETRYABLE_STATUS, RetryPolicy
+from ._policy import REPLICA_COOLDOWN_S, Retrier, RetryPolicy
+from .model_options import ModelOption, ResolvedOptions
 
 logger = logging.getLogger("mellea")
 
@@ -49,17 +56,24 @@ class Opened:
 
 
 def _connect_failure(error: MelleaError) -> bool:
+    """The request never reached a server: another replica may well take it."""
+    if isinstance(error, BackendProtocolError):
+        return error.retryable  # dropped before any answer
     return isinstance(error, BackendUnavailableError | ConnectTimeoutError)
 
 
-def _retryable(error: MelleaError) -> bool:
-    if isinstance(error, BackendStatusError):
-        return error.status_code in RETRYABLE_STATUS
-    return _connect_failure(error)
+def encode_payload(payload: Any) -> bytes:
+    """The request body as JSON bytes; a value JSON cannot carry is the caller's mistake."""
+    try:
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise InvalidOptionError(
+            f"the request cannot be sent as JSON ({exc}); check the model_options values"
+        ) from None
 
 
 class ReplicaSet:
-    """Least-busy routing with failover over endpoints that serve the same API."""
+    """Least-busy routing, failover and retries over endpoints that serve the same API."""
 
     def __init__(
         self,
@@ -70,6 +84,8 @@ class ReplicaSet:
     ) -> None:
         if not endpoints:
             raise ValueError("a ReplicaSet needs at least one endpoint")
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise ValueError(f"retry must be a RetryPolicy, got {retry!r}")
         self.endpoints = list(endpoints)
         self.retry = retry or RetryPolicy()
         self.cooldown = cooldown
@@ -80,7 +96,12 @@ class ReplicaSet:
     @property
     def in_flight(self) -> int:
         """Requests in flight (or queued for a slot) across all replicas."""
-        return sum(ep.in_flight for ep in self.endpoints)
+        return sum(self._busy)
+
+    @property
+    def is_open(self) -> bool:
+        """True while any replica has an HTTP client (connections may be pooled)."""
+        return any(ep.is_open for ep in self.endpoints)
 
     def busy(self) -> list[int]:
         """Requests currently routed to each replica, in `endpoints` order."""
@@ -90,9 +111,18 @@ class ReplicaSet:
         for ep in self.endpoints:
             await ep.aclose()
 
+    def stream_read_timeout(self, options: ResolvedOptions) -> float | None:
+        """The per-chunk timeout for a streaming call with `options` (see HttpEndpoint)."""
+        explicit: float | _Default | None = _DEFAULT
+        if ModelOption.STREAM_TIMEOUT in options.raw:
+            explicit = options.stream_timeout
+        return self.endpoints[0].stream_read_timeout(explicit)
+
     def _pick(self, avoid: set[int]) -> int:
         """The least-busy replica, preferring ones that are up and not in `avoid`."""
         n = len(self.endpoints)
+        if n == 1:
+            return 0
         now = time.monotonic()
         order = [(self._next + k) % n for k in range(n)]
         for candidates in (
@@ -117,18 +147,18 @@ class ReplicaSet:
         read_timeout: float | _Default | None = _DEFAULT,
         retry: RetryPolicy | None = None,
     ) -> AsyncIterator[Opened]:
-        """POST to one replica; yield its 2xx response (body unread) with the replica."""
-        if len(self.endpoints) == 1:
-            ep = self.endpoints[0]
-            async with ep.open(path, payload, mot, read_timeout=read_timeout, retry=retry) as r:
-                yield Opened(ep, r)
-            return
-        policy = retry or self.retry
+        """POST to a replica, retrying per the policy; yield the 2xx response (body unread).
+
+        `retry` overrides the set's policy for this call (e.g. `NO_RETRY` when the caller
+        falls back to another request form itself). Failures raised by the caller's block
+        — the body's — are never retried.
+        """
+        content = encode_payload(payload)
+        retrier = Retrier(retry or self.retry, mot)
         n = len(self.endpoints)
-        attempt = retries = 0
         avoid: set[int] = set()
         while True:
-            attempt += 1
+            retrier.attempt()
             i = self._pick(avoid)
             ep = self.endpoints[i]
             error: MelleaError
@@ -137,14 +167,13 @@ class ReplicaSet:
                 async with contextlib.AsyncExitStack() as stack:
                     try:
                         response = await stack.enter_async_context(
-                            ep.open(path, payload, mot, read_timeout=read_timeout, retry=NO_RETRY)
+                            ep.open(path, content, read_timeout=read_timeout)
                         )
-                    except (BackendStatusError, BackendUnavailableError, ConnectTimeoutError) as e:
+                    except MelleaError as e:
                         error = e
                     else:
                         self._down_until[i] = 0.0
-                        if mot is not None:
-                            mot.generation.attempts = attempt
+                        if mot is not None and n > 1:
                             mot.generation.extra["replica"] = ep.base_url
                         yield Opened(ep, response)
                         return
@@ -157,15 +186,10 @@ class ReplicaSet:
                     # Another replica may well be up: fail over now, without backoff.
                     logger.info("%s; failing over to another replica", error)
                     continue
-            retries += 1
-            if retries > policy.max_retries or not _retryable(error):
-                raise error
-            delay = policy.delay(retries, getattr(error, "retry_after", None), random.random())
-            logger.info("%s; retrying in %.2f s", error, delay)
-            await asyncio.sleep(delay)
+            await retrier.backoff(error)  # sleeps, or raises the error / DeadlineExceeded
             # After a status error prefer another replica; after a whole round of
             # connection failures every replica is a candidate again.
-            avoid = {i} if n > 1 and not _connect_failure(error) else set()
+            avoid = {i} if n > 1 and isinstance(error, BackendStatusError) else set()
 
     async def post_json(
         self,
@@ -175,21 +199,9 @@ class ReplicaSet:
         *,
         retry: RetryPolicy | None = None,
     ) -> Any:
-        """A non-streaming POST to one replica, returning the decoded JSON body."""
-        import json
-
+        """A non-streaming POST, returning the decoded JSON body."""
         async with self.open(path, payload, mot, retry=retry) as opened:
-            try:
-                raw = await opened.response.aread()
-            except httpx.HTTPError as exc:
-                raise opened.endpoint.map_error(exc, phase="while sending its answer") from None
-        try:
-            return json.loads(raw)
-        except ValueError:
-            service = opened.endpoint.service
-            raise BackendProtocolError(
-                f"{service} sent a body that is not JSON: {raw[:200]!r}"
-            ) from None
+            return await opened.endpoint.read_json(opened.response)
 
 
-__all__ = ["Opened", "ReplicaSet"]
+__all__ = ["Opened", "ReplicaSet", "encode_payload"]

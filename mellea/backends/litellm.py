@@ -9,22 +9,25 @@ per provider), run on mellea's I/O loop, and its errors are mapped onto mellea's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-import random
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
 from ..core.errors import (
     BackendError,
+    BackendProtocolError,
     BackendStatusError,
     BackendUnavailableError,
+    ConnectTimeoutError,
     MelleaError,
     RateLimitedError,
     ReadTimeoutError,
 )
 from ..core.thunk import ModelOutputThunk
 from ._chat import ChatBackend, ChatCall
+from ._http import parse_retry_after
 from ._openai_wire import (
     JsonForm,
     StreamAssembler,
@@ -36,7 +39,7 @@ from ._policy import (
     DEFAULT_READ_TIMEOUT_S,
     DEFAULT_SERVER_MAX_CONCURRENCY,
     NO_RETRY,
-    RETRYABLE_STATUS,
+    Retrier,
     RetryPolicy,
 )
 from .model_ids import IBM_GRANITE_4_1_3B, ModelIdentifier
@@ -140,32 +143,20 @@ class LiteLLMBackend(ChatBackend):
     ) -> None:
         if self.max_concurrency is not None and self._slots is None:
             self._slots = asyncio.Semaphore(self.max_concurrency)
-        if self._slots is not None:
-            async with self._slots:
-                await self._attempts(kwargs, call, mot, retry)
-        else:
-            await self._attempts(kwargs, call, mot, retry)
-
-    async def _attempts(
-        self, kwargs: dict[str, Any], call: ChatCall, mot: ModelOutputThunk[Any], retry: RetryPolicy
-    ) -> None:
-        attempt = 0
+        retrier = Retrier(retry, mot)  # the same retry rules as the HTTP backends
         while True:
-            attempt += 1
-            mot.generation.attempts = attempt
+            retrier.attempt()
             try:
-                await self._once(kwargs, call, mot)
+                # A slot per attempt: no slot is held while waiting to retry.
+                async with self._slots or contextlib.nullcontext():
+                    await self._once(kwargs, call, mot)
                 return
+            except MelleaError as exc:
+                error = exc
             except Exception as exc:
-                error = exc if isinstance(exc, MelleaError) else self._map_error(exc)
-                started = bool(mot.partial_value or mot.tool_calls)
-                if started or attempt > retry.max_retries or not _retryable(error):
-                    if error is exc:
-                        raise
-                    raise error from exc
-            delay = retry.delay(attempt, getattr(error, "retry_after", None), random.random())
-            logger.info("%s; retrying in %.2f s", error, delay)
-            await asyncio.sleep(delay)
+                error = self._map_error(exc, started=bool(mot.partial_value or mot.tool_calls))
+                error.__cause__ = exc
+            await retrier.backoff(error)  # sleeps, or raises
 
     async def _once(
         self, kwargs: dict[str, Any], call: ChatCall, mot: ModelOutputThunk[Any]
@@ -186,41 +177,48 @@ class LiteLLMBackend(ChatBackend):
                 await aclose()
         assembler.finish(mot)
 
-    def _map_error(self, exc: Exception) -> MelleaError:
+    def _map_error(self, exc: Exception, *, started: bool) -> MelleaError:
+        import httpx
+
         litellm = self._litellm
         where = f"{self.service} ({self.model_id})"
+        # LiteLLM wraps the transport's exception (sometimes as an HTTP 500 "Connection
+        # error"); the chain tells what really happened.
+        chain = _chain(exc)
+        if any(isinstance(e, httpx.ConnectTimeout) for e in chain):
+            return ConnectTimeoutError(f"{where}: connecting to the provider timed out: {exc}")
         if isinstance(exc, litellm.Timeout):
-            return ReadTimeoutError(f"{where} timed out: {exc}")
-        if isinstance(exc, litellm.APIConnectionError) or _connect_failure(exc):
+            return ReadTimeoutError(f"{where} timed out (raise timeout=): {exc}")
+        names = {type(e).__name__ for e in chain}
+        if started or "MidStreamFallbackError" in names:
+            return BackendProtocolError(f"{where}: the stream broke after it had started: {exc}")
+        if any(isinstance(e, httpx.ConnectError | ConnectionRefusedError) for e in chain) or (
+            "ClientConnectorError" in names
+        ):
+            return BackendUnavailableError(f"{where} could not reach the provider: {exc}")
+        if any(isinstance(e, httpx.RemoteProtocolError | httpx.ReadError) for e in chain):
+            return BackendProtocolError(f"{where}: the provider dropped the connection: {exc}")
+        if isinstance(exc, litellm.APIConnectionError):
             return BackendUnavailableError(f"{where} could not reach the provider: {exc}")
         status = getattr(exc, "status_code", None)
         if isinstance(status, int) and 400 <= status <= 599:
             cls = RateLimitedError if status == 429 else BackendStatusError
-            return cls(f"{where} answered HTTP {status}: {exc}", status_code=status, body=str(exc))
+            headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+            return cls(
+                f"{where} answered HTTP {status}: {exc}", status_code=status, body=str(exc),
+                retry_after=parse_retry_after(headers.get("retry-after")),
+            )  # fmt: skip
         return BackendError(f"{where} failed: {exc!r}")
 
 
-def _connect_failure(exc: BaseException) -> bool:
-    """A refused/unreachable connection somewhere in the chain (LiteLLM may report it as
-    an HTTP 500 "Connection error" wrapping the transport's exception)."""
-    import httpx
-
+def _chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and the exceptions it was raised from (bounded: chains can be cyclic)."""
+    out: list[BaseException] = []
     seen: BaseException | None = exc
-    for _ in range(12):
-        if seen is None:
-            return False
-        if isinstance(seen, httpx.ConnectError | ConnectionError):
-            return True
-        if type(seen).__name__ in ("APIConnectionError", "ClientConnectorError"):
-            return True
+    while seen is not None and len(out) < 12 and seen not in out:
+        out.append(seen)
         seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _retryable(error: MelleaError) -> bool:
-    if isinstance(error, BackendStatusError):
-        return error.status_code in RETRYABLE_STATUS
-    return isinstance(error, BackendUnavailableError)
+    return out
 
 
 def _as_dict(obj: Any) -> Any:

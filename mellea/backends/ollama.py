@@ -9,11 +9,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..core.errors import BackendError
+from ..core.errors import BackendError, BackendProtocolError
 from ..core.thunk import ModelOutputThunk
 from ._chat import ChatBackend, ChatCall
 from ._http import HttpEndpoint, decode_json_line
 from ._policy import DEFAULT_MAX_CONCURRENCY, RetryPolicy
+from ._replicas import ReplicaSet
 from .formatter import ChatMessage
 from .model_ids import IBM_GRANITE_4_1_3B, ModelIdentifier
 from .model_options import ModelOption
@@ -46,10 +47,12 @@ class OllamaModelBackend(ChatBackend):
         model_id: Ollama model name (default `granite4.1:3b`) or a `model_ids` constant.
         base_url: Server URL; defaults to `OLLAMA_HOST`, then `http://127.0.0.1:11434`.
         model_options: Defaults for every call (per-call options win).
-        timeout: Seconds for connect/read (or an `httpx.Timeout`); streaming calls use
-            `ModelOption.STREAM_TIMEOUT` between chunks instead of the read timeout.
+        timeout: Seconds for each phase — connect (at most 10 s), write, and each read wait,
+            streamed chunks included unless `ModelOption.STREAM_TIMEOUT` is set — or an
+            `httpx.Timeout` per phase (its `pool` bounds the wait for a request slot).
+            `ModelOption.TIMEOUT` is the deadline of a whole call, retries included.
         retry: Retry policy for failures before any output (see `mellea.backends._policy`).
-        max_concurrency: Requests in flight at once; more wait their turn.
+        max_concurrency: Requests in flight at once (default 64); more wait their turn.
     """
 
     provider: ClassVar[str] = "ollama"
@@ -74,15 +77,17 @@ class OllamaModelBackend(ChatBackend):
     ) -> None:
         super().__init__(model_id, model_options=model_options)
         self.base_url = ollama_base_url(base_url)
-        self._http = HttpEndpoint(
+        endpoint = HttpEndpoint(
             self.base_url,
             service="Ollama",
             unavailable_hint=(
-                "Start it with `ollama serve`, set OLLAMA_HOST, or use "
-                "start_session('local') for the embedded model."
+                "start it with `ollama serve`, set OLLAMA_HOST, or use "
+                "start_session('local') for the embedded model"
             ),
-            timeout=timeout, retry=retry, max_concurrency=max_concurrency, transport=transport,
+            status_hints={404: f"is the model pulled? `ollama pull {self.model_id}`"},
+            timeout=timeout, max_concurrency=max_concurrency, transport=transport,
         )  # fmt: skip
+        self._http = ReplicaSet([endpoint], retry=retry)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -124,20 +129,19 @@ class OllamaModelBackend(ChatBackend):
             self._absorb(data, mot, call)
             return
         http = self._http
-        async with http.open(
-            "/api/chat", payload, mot, read_timeout=call.options.stream_timeout
-        ) as response:
-            async for line in http.iter_lines(response):
+        read_timeout = http.stream_read_timeout(call.options)
+        async with http.open("/api/chat", payload, mot, read_timeout=read_timeout) as opened:
+            async for line in opened.endpoint.iter_lines(opened.response):
                 data = decode_json_line(line, "Ollama")
                 self._absorb(data, mot, call)
                 if data.get("done"):
                     return
-        raise BackendError("Ollama ended the stream without its final `done` line")
+        raise BackendProtocolError("Ollama ended the stream without its final `done` line")
 
     @staticmethod
     def _absorb(data: Any, mot: ModelOutputThunk[Any], call: ChatCall) -> None:
         if not isinstance(data, dict):
-            raise BackendError(f"Ollama sent an unexpected object: {data!r:.200}")
+            raise BackendProtocolError(f"Ollama sent an unexpected object: {data!r:.200}")
         if "error" in data:
             raise BackendError(f"Ollama reported an error: {data['error']}")
         message = data.get("message") or {}

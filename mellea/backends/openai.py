@@ -35,6 +35,10 @@ DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_OPENAI_MODEL = OPENAI_GPT_4O
 CHAT_PATH = "/chat/completions"
 _OFFICIAL_HOST = "api.openai.com"
+_STATUS_HINTS = {
+    401: "check api_key= / OPENAI_API_KEY",
+    404: "check model_id (the name the server serves) and that base_url ends in /v1",
+}
 
 
 def openai_base_urls(base_url: str | Sequence[str] | None = None) -> list[str]:
@@ -66,8 +70,10 @@ class OpenAIBackend(ChatBackend):
         api_key: Sent as a Bearer token; defaults to `OPENAI_API_KEY`. Required only by
             the official API; local servers need none.
         model_options: Defaults for every call (per-call options win).
-        timeout: Seconds for connect/read (or an `httpx.Timeout`); streaming calls use
-            `ModelOption.STREAM_TIMEOUT` between chunks instead of the read timeout.
+        timeout: Seconds for each phase — connect (at most 10 s), write, and each read wait,
+            streamed chunks included unless `ModelOption.STREAM_TIMEOUT` is set — or an
+            `httpx.Timeout` per phase (its `pool` bounds the wait for a request slot).
+            `ModelOption.TIMEOUT` is the deadline of a whole call, retries included.
         retry: Retry policy for failures before any output (see `mellea.backends._policy`).
         max_concurrency: Requests in flight at once, per replica (default 256); more wait.
         transport: An httpx transport (tests, proxies); default: mellea's fast transport.
@@ -123,10 +129,10 @@ class OpenAIBackend(ChatBackend):
             HttpEndpoint(
                 url,
                 service=self.service,
-                unavailable_hint="Is the server running, and does base_url end in /v1?",
+                unavailable_hint="is the server running, and does base_url end in /v1?",
+                status_hints=_STATUS_HINTS,
                 headers=headers,
                 timeout=timeout,
-                retry=retry,
                 max_concurrency=max_concurrency,
                 transport=transport,
             )
@@ -172,19 +178,15 @@ class OpenAIBackend(ChatBackend):
             absorb_completion(data, mot, call.tools, self.service)
             return
         assembler = StreamAssembler(call.tools, self.service)
+        read_timeout = self._http.stream_read_timeout(call.options)
         async with self._http.open(
-            CHAT_PATH, payload, mot, read_timeout=call.options.stream_timeout, retry=retry
+            CHAT_PATH, payload, mot, read_timeout=read_timeout, retry=retry
         ) as opened:
             endpoint, response = opened.endpoint, opened.response
             if "text/event-stream" not in response.headers.get("content-type", ""):
                 # A server that ignores `stream` answers with one JSON body.
-                try:
-                    raw = await response.aread()
-                except httpx.HTTPError as exc:
-                    raise endpoint.map_error(exc, phase="while sending its answer") from None
-                absorb_completion(
-                    decode_json_line(raw, self.service), mot, call.tools, self.service
-                )
+                data = await endpoint.read_json(response)
+                absorb_completion(data, mot, call.tools, self.service)
                 return
             event = ""
             async for line in endpoint.iter_lines(response):

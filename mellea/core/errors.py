@@ -2,7 +2,7 @@
 
 ```
 MelleaError
-├── InvalidOptionError (ValueError)          bad model option name/type, empty prompt, ...
+├── InvalidOptionError (ValueError)          bad model option name/type, empty prompt, bad format=
 ├── ConcurrentReadError (RuntimeError)       two readers on one thunk's stream
 ├── ComponentParseError                      a component could not parse the model output
 ├── ToolArgumentsError (ValueError)          a tool call's arguments do not fit the tool's schema
@@ -10,20 +10,27 @@ MelleaError
 └── BackendError                             the engine did not produce an answer
     ├── BackendUnavailableError (ConnectionError)   cannot reach the server / load the model
     ├── BackendTimeoutError (TimeoutError)
-    │   ├── ConnectTimeoutError
+    │   ├── ConnectTimeoutError              connecting took longer than the connect timeout
     │   ├── ReadTimeoutError                 stalled before headers or between chunks
-    │   └── DeadlineExceededError            the whole call ran past its deadline
-    ├── BackendStatusError                   HTTP 4xx/5xx (status_code, body)
-    │   └── RateLimitedError                 HTTP 429 (retry_after)
+    │   ├── WriteTimeoutError                the server stopped taking the request body
+    │   ├── PoolTimeoutError                 no request slot freed up within the pool timeout
+    │   └── DeadlineExceededError            the whole call ran past ModelOption.TIMEOUT
+    ├── BackendStatusError                   HTTP 4xx/5xx (status_code, body, retry_after)
+    │   └── RateLimitedError                 HTTP 429
     ├── BackendProtocolError                 malformed stream line / JSON / dropped stream
     └── EngineError                          the embedded engine failed
 ```
 
 Every `MelleaError` raised for a generation carries `partial_output`: the text the model
 had produced before the failure (also kept on the thunk), so nothing generated is lost.
+`BackendError.retryable` says whether trying the same request again may succeed (the
+HTTP backends retry such failures themselves while no output has reached the thunk).
 """
 
 from __future__ import annotations
+
+TRANSIENT_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+"""HTTP statuses that mean "try again later" (timeout, conflict, rate limit, overload)."""
 
 
 class MelleaError(Exception):
@@ -89,6 +96,14 @@ class ReadTimeoutError(BackendTimeoutError):
     """The server went silent (before its headers or between stream chunks)."""
 
 
+class WriteTimeoutError(BackendTimeoutError):
+    """The server stopped accepting the request body for longer than the write timeout."""
+
+
+class PoolTimeoutError(BackendTimeoutError):
+    """Every request slot of the backend stayed busy for longer than the pool timeout."""
+
+
 class DeadlineExceededError(BackendTimeoutError):
     """The whole call (including retries and sampling loops) ran past its deadline."""
 
@@ -109,7 +124,7 @@ class BackendStatusError(BackendError):
         self.status_code = status_code
         self.body = body
         self.retry_after = retry_after
-        self.retryable = status_code in (408, 409, 429) or status_code >= 500
+        self.retryable = status_code in TRANSIENT_STATUS
 
 
 class RateLimitedError(BackendStatusError):
@@ -117,7 +132,16 @@ class RateLimitedError(BackendStatusError):
 
 
 class BackendProtocolError(BackendError):
-    """The server's answer broke its protocol (malformed JSON or stream, dropped stream)."""
+    """The server's answer broke its protocol (malformed JSON or stream, dropped stream).
+
+    `retryable` is True when the connection dropped before any answer arrived.
+    """
+
+    def __init__(
+        self, message: str = "", *, partial_output: str = "", retryable: bool = False
+    ) -> None:
+        super().__init__(message, partial_output=partial_output)
+        self.retryable = retryable
 
 
 class EngineError(BackendError):
@@ -125,6 +149,7 @@ class EngineError(BackendError):
 
 
 __all__ = [
+    "TRANSIENT_STATUS",
     "BackendError",
     "BackendProtocolError",
     "BackendStatusError",
@@ -138,7 +163,9 @@ __all__ = [
     "GenerationCancelled",
     "InvalidOptionError",
     "MelleaError",
+    "PoolTimeoutError",
     "RateLimitedError",
     "ReadTimeoutError",
     "ToolArgumentsError",
+    "WriteTimeoutError",
 ]

@@ -36,7 +36,7 @@ class TaskHandle:
         self._portal = portal
         self.task: asyncio.Task[Any] | None = None
         self._cancel_requested = False
-        self._done = threading.Event()
+        self._done = False
         self._stopped_waiters: list[_thunk._Waiter] = []
 
     def _start(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -48,7 +48,7 @@ class TaskHandle:
         self.task.add_done_callback(self._on_done)
 
     def _on_done(self, _task: object) -> None:
-        self._done.set()
+        self._done = True
         waiters, self._stopped_waiters = self._stopped_waiters, []
         for waiter in waiters:
             _thunk._wake(waiter)
@@ -66,15 +66,15 @@ class TaskHandle:
             self.task.cancel()
 
     def done(self) -> bool:
-        return self._done.is_set()
+        return self._done
 
     async def wait_stopped(self) -> None:
-        if self._done.is_set():
+        if self._done:
             return
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
         self._stopped_waiters.append((loop, fut, threading.get_ident()))
-        if self._done.is_set():  # finished while we registered
+        if self._done:  # finished while we registered (on the portal thread)
             return
         await fut
 

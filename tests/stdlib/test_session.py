@@ -185,8 +185,8 @@ def test_with_block_closes_backend_and_sets_current_session(loopback: LoopbackSe
     with session(loopback) as m:
         assert get_session() is m
         m.instruct("x")
-        assert m.backend._http._client is not None  # type: ignore[attr-defined]
-    assert m.backend._http._client is None  # type: ignore[attr-defined]
+        assert m.backend._http.is_open  # type: ignore[attr-defined]
+    assert not m.backend._http.is_open  # type: ignore[attr-defined]
     with pytest.raises(RuntimeError, match="no active mellea session"):
         get_session()
 
@@ -194,7 +194,7 @@ def test_with_block_closes_backend_and_sets_current_session(loopback: LoopbackSe
 async def test_async_with_closes_backend(loopback: LoopbackServer) -> None:
     async with session(loopback) as m:
         await (await m.ainstruct("x")).avalue()
-    assert m.backend._http._client is None  # type: ignore[attr-defined]
+    assert not m.backend._http.is_open  # type: ignore[attr-defined]
 
 
 def test_start_session_picks_ollama_when_reachable(
