@@ -86,7 +86,10 @@ class _Call:
 class Engine:
     """In-process llama.cpp inference for one GGUF model (see the module docstring).
 
-    ``n_ctx`` is the context window of each sequence (prompt + output). Extra keyword
+    ``n_ctx`` is the context window of each sequence (prompt + output). The batched decoder
+    allocates KV memory for ``n_ctx * max_sequences`` tokens when the model loads (SmolLM2:
+    22.5 KiB per token, so the defaults hold ~860 MB resident in total with the model;
+    ``n_ctx=2048`` or ``max_sequences=4`` halve the KV part). Extra keyword
     arguments: ``n_batch`` (tokens per decode call, default 512), ``prefill_chunk``
     (prompt tokens per step while others decode, default 64), ``coalesce_ms`` (how long
     an idle engine waits for more jobs to start them together, default 2), ``verbose``
