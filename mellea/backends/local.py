@@ -25,6 +25,10 @@ from .model_options import ModelOption, ResolvedOptions, resolve_options
 from .tool_json import parse_tool_reply, tool_call_schema, tools_prompt
 
 DEFAULT_MAX_NEW_TOKENS = 256
+DEFAULT_N_CTX = 2048
+DEFAULT_MAX_SEQUENCES = 4
+"""The KV cache holds n_ctx x max_sequences tokens: 2048 x 4 keeps SmolLM2's cache near
+200 MB (4096 x 8 took ~860 MB resident); more concurrent thunks queue for a slot."""
 DEFAULT_REPEAT_PENALTY = 1.1
 """Small models loop without a repetition penalty; 1.1 keeps SmolLM2 coherent."""
 _NUMERIC_EXTRAS = {"top_p": float, "top_k": int, "repeat_penalty": float, "min_p": float}
@@ -96,9 +100,9 @@ class LocalBackend(ChatBackend):
         model_id: str | os.PathLike[str] | ModelIdentifier | None = None,
         *,
         model_options: Mapping[str, Any] | None = None,
-        n_ctx: int = 4096,
+        n_ctx: int = DEFAULT_N_CTX,
         n_threads: int | None = None,
-        max_sequences: int = 8,
+        max_sequences: int = DEFAULT_MAX_SEQUENCES,
         batched: bool = True,
         **engine_kwargs: Any,
     ) -> None:
