@@ -21,6 +21,7 @@ from ..core.errors import (
     BackendError,
     ComponentParseError,
     GenerationCancelled,
+    InvalidOptionError,
     MelleaError,
 )
 from ..core.thunk import ModelOutputThunk
@@ -105,6 +106,8 @@ class ChatBackend(Backend):
         options = resolve_options(
             self.model_options, model_options, native_aliases=self.native_aliases
         )
+        if format is not None:
+            _check_format(format)
         tools = normalize_tools(options.tools)
         if tool_calls:  # a component may offer tools of its own (an MObject's methods)
             tools = {**action_tools(action), **tools}
@@ -143,6 +146,7 @@ class ChatBackend(Backend):
                     tools=tools,
                 )
                 mot._prompt = call.messages
+                _check_prompt(call.messages)
                 mot._started_at = time.perf_counter()
                 await self._generate(call, mot)
             mot._resolve(self._parse(action, mot, format))
@@ -182,6 +186,26 @@ class ChatBackend(Backend):
     @abc.abstractmethod
     async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
         """Run the call: `mot._feed(delta)` the text, fill `mot.generation`/`tool_calls`."""
+
+
+def _check_format(format: object) -> None:
+    from pydantic import BaseModel
+
+    if not (isinstance(format, type) and issubclass(format, BaseModel)):
+        raise InvalidOptionError(
+            f"format= must be a pydantic BaseModel subclass (the output's type), got {format!r}"
+        )
+
+
+def _check_prompt(messages: list[ChatMessage]) -> None:
+    """An all-empty prompt would make the model answer nothing in particular: refuse it."""
+    for message in messages:
+        if message.get("content") or message.get("images") or message.get("tool_calls"):
+            return
+    raise InvalidOptionError(
+        "the prompt is empty: there is nothing to send to the model (an empty instruction, "
+        "chat message or action?)"
+    )
 
 
 async def _wait_for_inputs(history: list[ContextItem], action: Component[Any] | CBlock) -> None:

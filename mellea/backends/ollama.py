@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..core.errors import BackendError, BackendProtocolError
+from ..core.errors import BackendError, BackendProtocolError, InvalidOptionError
 from ..core.thunk import ModelOutputThunk
 from ._chat import ChatBackend, ChatCall
 from ._http import HttpEndpoint, decode_json_line
@@ -17,12 +17,39 @@ from ._policy import DEFAULT_MAX_CONCURRENCY, RetryPolicy
 from ._replicas import ReplicaSet
 from .formatter import ChatMessage
 from .model_ids import IBM_GRANITE_4_1_3B, ModelIdentifier
-from .model_options import ModelOption
+from .model_options import ModelOption, resolve_options
 from .tools import add_tool_call, parse_tool_call
 
 DEFAULT_OLLAMA_PORT = 11434
 DEFAULT_OLLAMA_MODEL = IBM_GRANITE_4_1_3B
 _TOP_LEVEL_KEYS = frozenset({"keep_alive", "think", "format"})
+# Ollama ignores an option it does not know (it only logs a warning on the server), so a
+# typo would silently change nothing: unknown keys are rejected here instead.
+_OLLAMA_OPTIONS = frozenset(
+    "num_keep seed num_predict top_k top_p min_p typical_p repeat_last_n temperature "
+    "repeat_penalty presence_penalty frequency_penalty penalize_newline stop tfs_z mirostat "
+    "mirostat_tau mirostat_eta num_ctx num_batch num_gpu main_gpu use_mmap use_mlock "
+    "num_thread numa low_vram vocab_only".split()
+)
+
+
+def check_ollama_options(extra: Mapping[str, Any]) -> None:
+    """Reject model options that Ollama would silently ignore (typos, other backends')."""
+    import difflib
+
+    known = _OLLAMA_OPTIONS | _TOP_LEVEL_KEYS
+    for key in extra:
+        if key in known:
+            continue
+        mellea_keys = [k.lower() for k in vars(ModelOption) if k.isupper()]
+        close = difflib.get_close_matches(key, sorted(known), n=1) or [
+            f"ModelOption.{k.upper()}" for k in difflib.get_close_matches(key, mellea_keys, n=1)
+        ]
+        suggestion = f"; did you mean {close[0]}?" if close else ""
+        raise InvalidOptionError(
+            f"Ollama has no model option {key!r}{suggestion} (it would be ignored); "
+            "use the ModelOption keys or Ollama's own option names"
+        )
 
 
 def ollama_base_url(base_url: str | None = None) -> str:
@@ -76,6 +103,7 @@ class OllamaModelBackend(ChatBackend):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__(model_id, model_options=model_options)
+        check_ollama_options(self._options_extra(self.model_options))
         self.base_url = ollama_base_url(base_url)
         endpoint = HttpEndpoint(
             self.base_url,
@@ -89,11 +117,15 @@ class OllamaModelBackend(ChatBackend):
         )  # fmt: skip
         self._http = ReplicaSet([endpoint], retry=retry)
 
+    def _options_extra(self, model_options: Mapping[str, Any]) -> dict[str, Any]:
+        return resolve_options(model_options, native_aliases=self.native_aliases).extra
+
     async def aclose(self) -> None:
         await self._http.aclose()
 
     def _payload(self, call: ChatCall) -> dict[str, Any]:
         opts = call.options
+        check_ollama_options(opts.extra)
         options: dict[str, Any] = {}
         payload: dict[str, Any] = {
             "model": self.model_id,
