@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -33,11 +33,14 @@ _OLLAMA_OPTIONS = frozenset(
 )
 
 
-def check_ollama_options(extra: Mapping[str, Any]) -> None:
-    """Reject model options that Ollama would silently ignore (typos, other backends')."""
+def check_ollama_options(extra: Mapping[str, Any], allowed: frozenset[str] = frozenset()) -> None:
+    """Reject model options that Ollama would silently ignore (typos, other backends').
+
+    `allowed` names options to pass through anyway (e.g. one newer than this list).
+    """
     import difflib
 
-    known = _OLLAMA_OPTIONS | _TOP_LEVEL_KEYS
+    known = _OLLAMA_OPTIONS | _TOP_LEVEL_KEYS | allowed
     for key in extra:
         if key in known:
             continue
@@ -80,6 +83,8 @@ class OllamaModelBackend(ChatBackend):
             `ModelOption.TIMEOUT` is the deadline of a whole call, retries included.
         retry: Retry policy for failures before any output (see `mellea.backends._policy`).
         max_concurrency: Requests in flight at once (default 64); more wait their turn.
+        extra_option_names: Ollama option names to accept beyond the built-in list (unknown
+            names are rejected because Ollama silently ignores them).
     """
 
     provider: ClassVar[str] = "ollama"
@@ -101,9 +106,11 @@ class OllamaModelBackend(ChatBackend):
         retry: RetryPolicy | None = None,
         max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
         transport: httpx.AsyncBaseTransport | None = None,
+        extra_option_names: Iterable[str] = (),
     ) -> None:
         super().__init__(model_id, model_options=model_options)
-        check_ollama_options(self._options_extra(self.model_options))
+        self._allowed_options = frozenset(extra_option_names)
+        check_ollama_options(self._options_extra(self.model_options), self._allowed_options)
         self.base_url = ollama_base_url(base_url)
         endpoint = HttpEndpoint(
             self.base_url,
@@ -125,7 +132,7 @@ class OllamaModelBackend(ChatBackend):
 
     def _payload(self, call: ChatCall) -> dict[str, Any]:
         opts = call.options
-        check_ollama_options(opts.extra)
+        check_ollama_options(opts.extra, self._allowed_options)
         options: dict[str, Any] = {}
         payload: dict[str, Any] = {
             "model": self.model_id,

@@ -169,3 +169,13 @@ def test_a_configured_proxy_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None
     assert _proxied("http://gpu-box:11434")  # -> httpx's own transport, trust_env=True
     monkeypatch.setenv("NO_PROXY", "gpu-box")
     assert not _proxied("http://gpu-box:11434")
+
+
+def test_unknown_ollama_options_are_rejected_unless_allowed(loopback: LoopbackServer) -> None:
+    from mellea.core.errors import InvalidOptionError
+
+    with pytest.raises(InvalidOptionError, match="did you mean temperature"):
+        make(loopback).instruct("x", model_options={"temprature": 0.1})
+    m = make(loopback, extra_option_names=["brand_new_knob"])
+    m.instruct("x", model_options={"brand_new_knob": 3})
+    assert loopback.stats().for_path("/api/chat")[-1].body["options"] == {"brand_new_knob": 3}
