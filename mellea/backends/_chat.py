@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -134,21 +135,13 @@ class ChatBackend(Backend):
         tools: dict[str, MelleaTool],
     ) -> None:
         try:
-            async with call_deadline(options.timeout):
+            # (no deadline: skip the context manager — a parked call stays small)
+            deadline = _NO_GATE if options.timeout is None else call_deadline(options.timeout)
+            async with deadline:
                 history = await ctx.aview_for_generation(self)
                 await _wait_for_inputs(history, action)
-                call = ChatCall(
-                    messages=to_chat_messages(history, action, options.system_prompt),
-                    options=options,
-                    format=format,
-                    json_schema=format.model_json_schema() if format is not None else None,
-                    tool_calls=tool_calls,
-                    tools=tools,
-                )
-                mot._prompt = call.messages
-                _check_prompt(call.messages)
-                mot._started_at = time.perf_counter()
-                await self._generate(call, mot)
+                async with self._admission() or _NO_GATE:
+                    await self._run(mot, action, history, options, format, tool_calls, tools)
             mot._resolve(self._parse(action, mot, format))
         except asyncio.CancelledError:
             mot._fail(GenerationCancelled("the generation was cancelled"), cancelled=True)
@@ -160,6 +153,33 @@ class ChatBackend(Backend):
             error = BackendError(f"{type(self).__name__} failed: {exc!r}")
             error.__cause__ = exc
             mot._fail(error)
+
+    async def _run(
+        self,
+        mot: ModelOutputThunk[Any],
+        action: Component[Any] | CBlock,
+        history: list[ContextItem],
+        options: ResolvedOptions,
+        format: type[BaseModel] | None,
+        tool_calls: bool,
+        tools: dict[str, MelleaTool],
+    ) -> None:
+        call = ChatCall(
+            messages=to_chat_messages(history, action, options.system_prompt),
+            options=options,
+            format=format,
+            json_schema=format.model_json_schema() if format is not None else None,
+            tool_calls=tool_calls,
+            tools=tools,
+        )
+        mot._prompt = call.messages
+        _check_prompt(call.messages)
+        mot._started_at = time.perf_counter()
+        await self._generate(call, mot)
+
+    def _admission(self) -> contextlib.AbstractAsyncContextManager[None] | None:
+        """Where calls beyond the engine's capacity queue (None: no limit here)."""
+        return None
 
     @staticmethod
     def _parse(
@@ -186,6 +206,17 @@ class ChatBackend(Backend):
     @abc.abstractmethod
     async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
         """Run the call: `mot._feed(delta)` the text, fill `mot.generation`/`tool_calls`."""
+
+
+class _NoGate:
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
+_NO_GATE = _NoGate()
 
 
 def _check_format(format: object) -> None:

@@ -21,6 +21,7 @@ while waiting between attempts.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -38,6 +39,7 @@ from ..core.errors import (
     ConnectTimeoutError,
     InvalidOptionError,
     MelleaError,
+    PoolTimeoutError,
 )
 from ..core.thunk import ModelOutputThunk
 from ._http import _DEFAULT, HttpEndpoint, _Default
@@ -72,6 +74,54 @@ def encode_payload(payload: Any) -> bytes:
         ) from None
 
 
+class Admission:
+    """The queue in front of a backend: at most `capacity` calls past it at once.
+
+    Calls wait here *before* their request is built, so a queued call is just a parked
+    coroutine (a few KB) rather than a half-built request chain; the endpoints' own slots
+    then rarely contend. The endpoint's `pool` timeout bounds the wait.
+    """
+
+    __slots__ = ("_capacity", "_pool_timeout", "_sem", "_where", "admitted", "waiting")
+
+    def __init__(self, capacity: int, pool_timeout: float | None, where: str) -> None:
+        self._capacity = capacity
+        self._pool_timeout = pool_timeout
+        self._where = where
+        self._sem: asyncio.Semaphore | None = None  # made on first use, on the I/O loop
+        self.admitted = 0
+        self.waiting = 0
+
+    def stats(self) -> dict[str, int]:
+        """`capacity`, `admitted` (calls past the gate), `waiting` (queued at it)."""
+        return {"capacity": self._capacity, "admitted": self.admitted, "waiting": self.waiting}
+
+    async def __aenter__(self) -> None:
+        if self._sem is None:
+            self._sem = asyncio.Semaphore(self._capacity)
+        self.waiting += 1
+        try:
+            if self._pool_timeout is None:
+                await self._sem.acquire()
+            else:
+                async with asyncio.timeout(self._pool_timeout):
+                    await self._sem.acquire()
+        except TimeoutError:
+            raise PoolTimeoutError(
+                f"all {self._capacity} request slots to {self._where} stayed busy for "
+                f"{self._pool_timeout:g} s (pool timeout); raise max_concurrency or the pool "
+                "timeout"
+            ) from None
+        finally:
+            self.waiting -= 1
+        self.admitted += 1
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._sem is not None
+        self.admitted -= 1
+        self._sem.release()
+
+
 class ReplicaSet:
     """Least-busy routing, failover and retries over endpoints that serve the same API."""
 
@@ -92,6 +142,15 @@ class ReplicaSet:
         self._busy = [0] * len(self.endpoints)
         self._down_until = [0.0] * len(self.endpoints)
         self._next = 0  # round-robin start for breaking ties
+        limits = [ep.max_concurrency for ep in self.endpoints]
+        self.admission: Admission | None = None
+        if None not in limits:
+            first = self.endpoints[0]
+            self.admission = Admission(
+                sum(limit for limit in limits if limit is not None),
+                first.timeout.pool,
+                first.where if len(self.endpoints) == 1 else f"{len(limits)} replicas",
+            )
 
     @property
     def in_flight(self) -> int:
@@ -204,4 +263,4 @@ class ReplicaSet:
             return await opened.endpoint.read_json(opened.response)
 
 
-__all__ = ["Opened", "ReplicaSet", "encode_payload"]
+__all__ = ["Admission", "Opened", "ReplicaSet", "encode_payload"]

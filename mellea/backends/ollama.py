@@ -14,7 +14,7 @@ from ..core.thunk import ModelOutputThunk
 from ._chat import ChatBackend, ChatCall
 from ._http import HttpEndpoint, decode_json_line
 from ._policy import DEFAULT_MAX_CONCURRENCY, RetryPolicy
-from ._replicas import ReplicaSet
+from ._replicas import Admission, ReplicaSet
 from .formatter import ChatMessage
 from .model_ids import IBM_GRANITE_4_1_3B, ModelIdentifier
 from .model_options import ModelOption, resolve_options
@@ -126,6 +126,9 @@ class OllamaModelBackend(ChatBackend):
 
     def _options_extra(self, model_options: Mapping[str, Any]) -> dict[str, Any]:
         return resolve_options(model_options, native_aliases=self.native_aliases).extra
+
+    def _admission(self) -> Admission | None:
+        return self._http.admission
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -27,7 +27,7 @@ from ._openai_wire import (
     build_payload,
 )
 from ._policy import DEFAULT_SERVER_MAX_CONCURRENCY, NO_RETRY, RetryPolicy
-from ._replicas import ReplicaSet
+from ._replicas import Admission, ReplicaSet
 from .model_ids import OPENAI_GPT_4O, ModelIdentifier
 from .model_options import ModelOption
 
@@ -140,6 +140,9 @@ class OpenAIBackend(ChatBackend):
         ]
         self._http = ReplicaSet(endpoints, retry=retry)
         self._json_form = StructuredOutputForm()
+
+    def _admission(self) -> Admission | None:
+        return self._http.admission
 
     async def aclose(self) -> None:
         await self._http.aclose()

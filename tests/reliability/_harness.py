@@ -149,6 +149,9 @@ class Harness:
         http = getattr(self.backend, "_http", None)
         if isinstance(http, ReplicaSet) and any(http.busy()):
             found.append(f"requests still routed to replicas: {http.busy()}")
+        gate = http.admission if isinstance(http, ReplicaSet) else None
+        if gate is not None and (gate.admitted or gate.waiting):
+            found.append(f"admission slots held: {gate.stats()}")
         for ep in http.endpoints if isinstance(http, ReplicaSet) else ():
             lim = ep.limiter_stats()
             if lim["in_flight"] or lim["waiting"] or lim["free"] != lim["limit"]:
