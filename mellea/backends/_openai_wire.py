@@ -26,7 +26,18 @@ from ..core.errors import (
 from ..core.thunk import ModelOutputThunk
 from ._chat import ChatCall
 from .formatter import ChatMessage
+from .model_options import ModelOption
 from .tools import MelleaTool, add_tool_call, parse_tool_call
+
+OPENAI_NATIVE_ALIASES: Mapping[str, str] = {
+    "max_tokens": ModelOption.MAX_NEW_TOKENS,
+    "max_completion_tokens": ModelOption.MAX_NEW_TOKENS,
+    "seed": ModelOption.SEED,
+    "stop": ModelOption.STOP_SEQUENCES,
+    "stream": ModelOption.STREAM,
+    "reasoning_effort": ModelOption.THINKING,
+}
+"""Chat-completions option names folded into `ModelOption` keys (which win)."""
 
 logger = logging.getLogger("mellea")
 

@@ -29,6 +29,7 @@ from ..core.thunk import ModelOutputThunk
 from ._chat import ChatBackend, ChatCall
 from ._http import parse_retry_after
 from ._openai_wire import (
+    OPENAI_NATIVE_ALIASES,
     JsonForm,
     StreamAssembler,
     StructuredOutputForm,
@@ -43,7 +44,6 @@ from ._policy import (
     RetryPolicy,
 )
 from .model_ids import IBM_GRANITE_4_1_3B, ModelIdentifier
-from .model_options import ModelOption
 
 logger = logging.getLogger("mellea")
 
@@ -83,14 +83,7 @@ class LiteLLMBackend(ChatBackend):
 
     provider: ClassVar[str] = "litellm"
     service: ClassVar[str] = "LiteLLM"
-    native_aliases: ClassVar[Mapping[str, str]] = {
-        "max_tokens": ModelOption.MAX_NEW_TOKENS,
-        "max_completion_tokens": ModelOption.MAX_NEW_TOKENS,
-        "seed": ModelOption.SEED,
-        "stop": ModelOption.STOP_SEQUENCES,
-        "stream": ModelOption.STREAM,
-        "reasoning_effort": ModelOption.THINKING,
-    }
+    native_aliases: ClassVar[Mapping[str, str]] = OPENAI_NATIVE_ALIASES
 
     def __init__(
         self,

@@ -20,6 +20,7 @@ from ..core.thunk import ModelOutputThunk
 from ._chat import ChatBackend, ChatCall
 from ._http import HttpEndpoint, decode_json_line
 from ._openai_wire import (
+    OPENAI_NATIVE_ALIASES,
     JsonForm,
     StreamAssembler,
     StructuredOutputForm,
@@ -85,14 +86,7 @@ class OpenAIBackend(ChatBackend):
 
     provider: ClassVar[str] = "openai"
     service: ClassVar[str] = "OpenAI-compatible server"
-    native_aliases: ClassVar[Mapping[str, str]] = {
-        "max_tokens": ModelOption.MAX_NEW_TOKENS,
-        "max_completion_tokens": ModelOption.MAX_NEW_TOKENS,
-        "seed": ModelOption.SEED,
-        "stop": ModelOption.STOP_SEQUENCES,
-        "stream": ModelOption.STREAM,
-        "reasoning_effort": ModelOption.THINKING,
-    }
+    native_aliases: ClassVar[Mapping[str, str]] = OPENAI_NATIVE_ALIASES
 
     def __init__(
         self,
