@@ -765,23 +765,6 @@ def test_tools_from_langchain_and_smolagents_objects() -> None:
 # ----- tool requirements and the code interpreter -------------------------------------------
 
 
-def test_python_tool_runs_code_with_a_timeout() -> None:
-    from mellea.stdlib.tools import python_tool
-
-    tool = python_tool(tier="local_unsafe")
-    result = tool.run(code="print(1 + 1)")
-    assert result.success and result.stdout == "2\n" and str(result) == "stdout:\n2\n"
-    failed = tool.run(code="raise SystemExit(3)")
-    assert not failed.success and failed.exit_code == 3
-    slow = python_tool(timeout=0.3).run(
-        code="import time; print('started', flush=True); time.sleep(5)"
-    )
-    assert not slow.success and slow.error == "timed out after 0.3 s"
-    assert tool.parameters["required"] == ["code"] and tool.name == "python"
-    with pytest.raises(ValueError, match="unknown tier"):
-        python_tool(tier="cloud")  # type: ignore[arg-type]
-
-
 def test_tool_requirements_check_the_calls() -> None:
     from mellea.stdlib.requirements import tool_arg_validator, uses_tool
 
