@@ -89,7 +89,13 @@ def test_fork_bomb_is_held_by_the_process_limit_and_cleaned_up() -> None:
     marker = f"mellea-{uuid.uuid4().hex[:8]}"
     result = BashEnvironment(timeout=3).execute(f": {marker}; f() {{ f | f & }}; f")
     left = processes_with(marker)
-    record("shell", "fork bomb f() { f | f & }; f", not left, "process limit; group killed when bash exits", result.duration_s)
+    record(
+        "shell",
+        "fork bomb f() { f | f & }; f",
+        not left,
+        "process limit; group killed when bash exits",
+        result.duration_s,
+    )
     # bash returns at once (the bomb runs in the background); the group kill after it
     # exits, or the timeout, ends the rest.
     assert left == [] and result.duration_s < 6  # type: ignore[operator]
@@ -101,22 +107,40 @@ def test_endless_command_and_huge_output_are_stopped() -> None:
     record("shell", "sleep 30", slow.limit == "timeout", "wall-clock timeout", slow.duration_s)
     assert slow.timed_out and slow.duration_s < 3  # type: ignore[operator]
     loud = BashEnvironment(timeout=20).execute("yes mellea | head -c 100000000")
-    record("shell", "print 100 MB", loud.limit == "stdout", "output cap 1 MiB, group killed", loud.duration_s)
+    record(
+        "shell",
+        "print 100 MB",
+        loud.limit == "stdout",
+        "output cap 1 MiB, group killed",
+        loud.duration_s,
+    )
     assert loud.limit == "stdout" and len(loud.stdout) < 1_100_000  # type: ignore[arg-type]
 
 
 def test_shell_sees_no_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MELLEA_TEST_TOKEN", "hunter2")
-    result = bash_executor("echo \"[$MELLEA_TEST_TOKEN]\"; env")
+    result = bash_executor('echo "[$MELLEA_TEST_TOKEN]"; env')
     leaked = "hunter2" in (result.stdout or "")
-    record("shell", "echo $MELLEA_TEST_TOKEN; env", not leaked, "scrubbed environment", result.duration_s)
+    record(
+        "shell",
+        "echo $MELLEA_TEST_TOKEN; env",
+        not leaked,
+        "scrubbed environment",
+        result.duration_s,
+    )
     assert result.success and result.stdout.startswith("[]\n") and not leaked  # type: ignore[union-attr]
 
 
 def test_writes_outside_the_allowed_paths_are_refused(tmp_path: Path) -> None:
     target = tmp_path / "escaped.txt"
     result = bash_executor(f"echo pwned > {target}")
-    record("shell", "echo pwned > <outside>", not target.exists(), "guardrail: write outside allowed paths", result.duration_s)
+    record(
+        "shell",
+        "echo pwned > <outside>",
+        not target.exists(),
+        "guardrail: write outside allowed paths",
+        result.duration_s,
+    )
     assert result.skipped and not target.exists()
     allowed = bash_executor(f"echo ok > {target}", allowed_paths=[str(tmp_path)])
     assert allowed.success and target.read_text() == "ok\n"
