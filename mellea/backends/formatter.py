@@ -58,9 +58,16 @@ def to_message(item: Component[Any] | CBlock) -> ChatMessage:
             msg["tool_call_id"] = item.tool_call_id
         return msg
     if isinstance(item, Message):
-        msg = {"role": item.role, "content": item.content}
+        msg = {"role": item.role, "content": item.text()}
         if item.images:
             msg["images"] = list(item.images)
+        if item.tool_calls:
+            msg["tool_calls"] = list(item.tool_calls)
+        if item.role == "tool":
+            if item.tool_name:
+                msg["name"] = item.tool_name
+            if item.tool_call_id:
+                msg["tool_call_id"] = item.tool_call_id
         return msg
     return {"role": "user", "content": component_text(item)}
 

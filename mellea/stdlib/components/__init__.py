@@ -3,8 +3,10 @@
 from typing import TYPE_CHECKING
 
 from ..._lazy import lazy_getattr
-from ...core.base import CBlock, Component, TemplateRepresentation
-from ...core.message import Message, ToolMessage
+from ...core.base import CBlock, Component, ComponentParseError, TemplateRepresentation
+from ...core.thunk import ModelOutputThunk
+from .chat import Message, ToolMessage, as_chat_history, as_generic_chat_history
+from .docs import Document
 from .instruction import Instruction
 from .mify import MifiedProtocol, mify
 from .mobject import MObject, MObjectProtocol, Query, Transform
@@ -26,18 +28,23 @@ if TYPE_CHECKING:
 __all__ = [
     "CBlock",
     "Component",
+    "ComponentParseError",
+    "Document",
     "GenerativeStub",
     "Instruction",
     "MObject",
     "MObjectProtocol",
     "Message",
     "MifiedProtocol",
+    "ModelOutputThunk",
     "PreconditionException",
     "Query",
     "SimpleComponent",
     "TemplateRepresentation",
     "ToolMessage",
     "Transform",
+    "as_chat_history",
+    "as_generic_chat_history",
     "generative",
     "mify",
 ]

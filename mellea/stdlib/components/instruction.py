@@ -35,7 +35,6 @@ class Instruction(Component[str]):
     def __init__(
         self,
         description: str | CBlock | None = None,
-        *,
         requirements: Sequence[str | Requirement] | None = None,
         icl_examples: Sequence[str | CBlock] | None = None,
         grounding_context: Mapping[str, str | CBlock | Component[Any]] | None = None,
@@ -43,29 +42,52 @@ class Instruction(Component[str]):
         prefix: str | CBlock | None = None,
         output_prefix: str | CBlock | None = None,
         images: list[Any] | None = None,
+        audio: list[Any] | None = None,
     ) -> None:
         variables = dict(user_variables or {})
 
         def fill(text: str) -> str:
-            return render(text, variables) if variables else text
+            return self.apply_user_dict_from_jinja(variables, text) if variables else text
 
         desc = description.value if isinstance(description, CBlock) else description
         self.description = fill(desc) if desc is not None else None
-        self.requirements = [as_requirement(r) for r in (requirements or [])]
-        for i, r in enumerate(self.requirements):
-            if r.description and variables:
+        self._requirements = [as_requirement(r) for r in (requirements or [])]
+        for i, r in enumerate(self._requirements):
+            text = r.description
+            if text and variables:
                 # Fill a copy: the caller's Requirement may serve other calls concurrently.
-                self.requirements[i] = r = copy.copy(r)
-                r.description = fill(r.description)
+                self._requirements[i] = r = copy.copy(r)
+                r.description = fill(text)
         self.icl_examples = [fill(_text(e)) for e in (icl_examples or [])]
         self.grounding_context: dict[str, str | CBlock | Component[Any]] = {
             k: (fill(v) if isinstance(v, str) else v) for k, v in (grounding_context or {}).items()
         }
         self.prefix = _text(prefix) if prefix is not None else None
         self.output_prefix = _text(output_prefix) if output_prefix is not None else None
-        self.images = images
+        self._images = images
+        self._audio = audio
         self.user_variables = variables
         self.repair_string: str | None = None
+
+    @property
+    def requirements(self) -> list[Requirement]:
+        """The requirements shown to the model and checked by a sampling strategy."""
+        return self._requirements
+
+    @property
+    def images(self) -> list[Any] | None:
+        """The images sent with the instruction."""
+        return self._images
+
+    @property
+    def audio(self) -> list[Any] | None:
+        """The audio clips sent with the instruction."""
+        return self._audio
+
+    @staticmethod
+    def apply_user_dict_from_jinja(user_dict: Mapping[str, Any], s: str) -> str:
+        """`s` with its `{{name}}` placeholders filled from `user_dict` (Jinja2 syntax)."""
+        return render(s, dict(user_dict))
 
     def parts(self) -> list[Component[Any] | CBlock]:
         found: list[Component[Any] | CBlock] = list(self.requirements)

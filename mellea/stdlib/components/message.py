@@ -1,4 +1,4 @@
-"""`Message` and `ToolMessage` (defined in `mellea.core.message`)."""
+"""`Message` and `ToolMessage` (the public path is `mellea.stdlib.components.chat`)."""
 
 from ...core.message import Message, Role, ToolMessage
 

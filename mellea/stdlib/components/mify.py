@@ -31,7 +31,7 @@ import inspect
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar, overload, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload, runtime_checkable
 
 from ...core.base import CBlock, Component, TemplateRepresentation
 from .mobject import (
@@ -43,6 +43,9 @@ from .mobject import (
     public_methods,
     select_methods,
 )
+
+if TYPE_CHECKING:
+    from ...core.thunk import ModelOutputThunk
 
 T = TypeVar("T")
 
@@ -98,6 +101,9 @@ class _Mified:
 
     def parts(self) -> list[Component[Any] | CBlock]:
         return []
+
+    def parse(self, computed: ModelOutputThunk[Any]) -> str:
+        return computed.value or ""
 
     def get_query_object(self, query: str) -> Query:
         return mify_config(self).query_type(self, query)
@@ -163,7 +169,10 @@ def _selected_fields(obj: Any, config: MifyConfig) -> dict[str, Any]:
 
 @runtime_checkable
 class MifiedProtocol(MObjectProtocol, Protocol):
-    """A mified class's instances (or a mified object): an `MObjectProtocol`."""
+    """A mified class's instances (or a mified object): an `MObjectProtocol` whose model
+    output parses to its text."""
+
+    def parse(self, computed: ModelOutputThunk[Any]) -> str: ...
 
 
 def _frozen(names: set[str] | frozenset[str] | list[str] | None) -> frozenset[str] | None:

@@ -14,6 +14,9 @@ result.parsed_repr                   # with format=SomeModel: the validated inst
 
 The returned context is the whole trace (goal, tool calls, tool results). A
 `SimpleContext` is replaced by a `ChatContext`, because the loop needs its history sent.
+With `compactor=`, the trace is compacted before every step (e.g.
+`WindowCompactor(size=8, pin_predicate=pin_react_initiator)`, or an
+`LLMSummarizeCompactor` with `react_summary_prompt(goal)`), so long loops stay bounded.
 """
 
 from __future__ import annotations
@@ -23,12 +26,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...backends.model_options import ModelOption
-from ...backends.tools import MelleaTool, normalize_tools
 from ...core.base import CBlock, Component
 from ...core.errors import ComponentParseError
 from ...core.message import Message, ToolMessage
 from ...core.thunk import ModelOutputThunk
+from ..components.react import MELLEA_FINALIZER_TOOL, ReactInitiator, final_answer
 from ..context import ChatContext, SimpleContext
+from ..context.compactor import Compactor, acompact
 from ..functional import aact
 from ..tool_calling import acall_tools
 
@@ -40,20 +44,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("mellea")
 
-FINAL_ANSWER = "final_answer"
+FINAL_ANSWER = MELLEA_FINALIZER_TOOL
 REACT_SYSTEM_PROMPT = (
     "You are an agent working toward a goal. Reason step by step. Call the tools you need "
     "and read their results. When you know the answer, call the final_answer tool with it."
 )
-
-
-def final_answer(answer: str) -> str:
-    """Finish: give the final answer to the goal.
-
-    Args:
-        answer: The complete final answer.
-    """
-    return answer
 
 
 async def react(
@@ -61,24 +56,24 @@ async def react(
     context: Context,
     backend: Backend,
     *,
-    tools: Sequence[Any] | Mapping[str, Any] | None = None,
     format: type[BaseModel] | None = None,
     model_options: Mapping[str, Any] | None = None,
+    tools: Sequence[Any] | Mapping[str, Any] | None = None,
     loop_budget: int = 10,
+    compactor: Compactor[Any] | None = None,
 ) -> tuple[ModelOutputThunk[Any], Context]:
     """Work toward `goal` with `tools`; returns `(final answer thunk, trace context)`."""
     if loop_budget < 1:
         raise ValueError(f"loop_budget must be >= 1, got {loop_budget}")
-    offered: dict[str, MelleaTool] = {
-        **normalize_tools(tools),
-        FINAL_ANSWER: MelleaTool.from_callable(final_answer),
-    }
-    options = {**(model_options or {}), ModelOption.TOOLS: offered}
+    initiator = ReactInitiator(goal, tools)
+    options = {**(model_options or {}), ModelOption.TOOLS: initiator.tools}
     ctx: Context = ChatContext() if isinstance(context, SimpleContext) else context
     ctx = ctx.add(Message("system", REACT_SYSTEM_PROMPT))
-    action: Component[Any] | CBlock = Message("user", f"Goal: {goal}")
+    action: Component[Any] | CBlock = initiator
     answer: str | None = None
     for step in range(1, loop_budget + 1):
+        if compactor is not None and step > 1:
+            ctx = await acompact(compactor, ctx, backend=backend)
         mot, ctx = await aact(
             action, ctx, backend, strategy=None, model_options=options, tool_calls=True,
             await_result=True,
