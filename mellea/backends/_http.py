@@ -1,9 +1,13 @@
 """One HTTP endpoint: a single attempt at a request, with typed errors and a slot limit.
 
-`HttpEndpoint.open` makes exactly one attempt — take a concurrency slot, connect, send,
-read the response head — and maps every failure onto mellea's errors with advice.
-Retries, backoff and failover live one layer up, in `ReplicaSet` (`_replicas.py`), which
-every HTTP backend uses (Ollama with one endpoint). Everything here runs on the portal loop.
+`HttpEndpoint.open` makes exactly one attempt — take a concurrency slot, send the POST
+through the backend's aiohttp session (`_http_client.py`), read the response head —
+and maps every failure onto mellea's errors with advice. Nothing here tries a request
+again (aiohttp itself never resends a POST): retries, backoff and failover live one
+layer up, in `ReplicaSet` (`_replicas.py`), which every HTTP backend uses. Each error
+says whether a retry is safe (`retryable`): only when the request cannot have reached a
+model — the connection failed, or closed before the request was fully written.
+Everything here runs on the portal loop.
 """
 
 from __future__ import annotations
@@ -14,10 +18,8 @@ import email.utils
 import json
 import time
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import httpx
 
 from ..core.errors import (
     BackendError,
@@ -31,10 +33,20 @@ from ..core.errors import (
     ReadTimeoutError,
     WriteTimeoutError,
 )
-from ..helpers.portal import get_portal
-from ._policy import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_MAX_CONCURRENCY, DEFAULT_READ_TIMEOUT_S
+from ._http_client import HttpClient, Route
+from ._http_config import Cert, Verify, check_headers
+from ._policy import (
+    DEFAULT_MAX_CONCURRENCY,
+    MAX_ERROR_BODY,
+    STREAM_DRAIN_S,
+    Timeout,
+    make_timeout,
+)
 
-_MAX_ERROR_BODY = 64 * 1024
+if TYPE_CHECKING:
+    import aiohttp
+    from yarl import URL
+
 BEFORE_ANSWER = "before answering"
 MID_STREAM = "mid-stream"
 IN_BODY = "while sending its answer"
@@ -48,23 +60,6 @@ class _Default:
 
 
 _DEFAULT = _Default()
-
-
-def make_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
-    """`timeout=` as backends accept it (seconds for every phase, or an httpx.Timeout).
-
-    A number bounds connect (at most `DEFAULT_CONNECT_TIMEOUT_S`), write, and each read
-    wait; the wait for a free request slot is not bounded (thunks queue; the per-call
-    deadline `ModelOption.TIMEOUT` bounds a call as a whole). An `httpx.Timeout` sets
-    each phase, `pool` included.
-    """
-    if isinstance(timeout, httpx.Timeout):
-        return timeout
-    if timeout is None:
-        return httpx.Timeout(DEFAULT_READ_TIMEOUT_S, connect=DEFAULT_CONNECT_TIMEOUT_S, pool=None)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    return httpx.Timeout(timeout, connect=min(timeout, DEFAULT_CONNECT_TIMEOUT_S), pool=None)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -81,35 +76,6 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, parsed.timestamp() - time.time())
 
 
-def _proxied(base_url: str) -> bool:
-    """True if the environment routes `base_url` through a proxy (HTTP_PROXY & co)."""
-    import urllib.request
-
-    parts = urlsplit(base_url)
-    if parts.scheme not in urllib.request.getproxies():
-        return False
-    return not urllib.request.proxy_bypass(parts.hostname or "")
-
-
-def _default_transport(base_url: str) -> httpx.AsyncBaseTransport | None:
-    """Our fast HTTP/1.1 transport, or None (httpx's own) when a proxy must be used."""
-    if _proxied(base_url):
-        return None  # the fast transport does not speak to proxies
-    from ._transport import FastAsyncTransport
-
-    return FastAsyncTransport(max_connections=1000, max_keepalive=100)
-
-
-def _phase_timeout(exc: httpx.HTTPError, phase: str) -> float | None:
-    """The timeout (seconds) that `exc` ran into, from its request, if known."""
-    try:
-        timeouts = exc.request.extensions.get("timeout") or {}
-    except RuntimeError:  # an httpx error without its request
-        return None
-    value = timeouts.get(phase)
-    return value if isinstance(value, int | float) else None
-
-
 def _secs(value: float | None) -> str:
     return "" if value is None else f" {value:g} s"
 
@@ -117,9 +83,11 @@ def _secs(value: float | None) -> str:
 class HttpEndpoint:
     """A base URL plus the policy for talking to it. Creates no connection until used.
 
-    `timeout=` is per phase (see `make_timeout`); `max_concurrency` bounds the requests
-    in flight to this endpoint (None: unbounded) — more wait for a slot, in order.
-    `status_hints` maps an HTTP status to advice appended to its error message.
+    `timeout=` is per phase (see `_policy.Timeout`); `max_concurrency` bounds the
+    requests in flight to this endpoint (None: unbounded) — more wait for a slot, in
+    order. `status_hints` maps an HTTP status to advice appended to its error message.
+    `client` is the backend's shared session; without one the endpoint makes its own
+    from `headers`, `verify` and `cert`.
     """
 
     def __init__(
@@ -130,9 +98,11 @@ class HttpEndpoint:
         unavailable_hint: str = "",
         status_hints: Mapping[int, str] | None = None,
         headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: float | Timeout | None = None,
         max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
-        transport: httpx.AsyncBaseTransport | None = None,
+        client: HttpClient | None = None,
+        verify: Verify = True,
+        cert: Cert = None,
     ) -> None:
         if max_concurrency is not None and (
             isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int)
@@ -145,12 +115,19 @@ class HttpEndpoint:
         self.where = f"{service} at {urlsplit(self.base_url).netloc or self.base_url}"
         self.unavailable_hint = unavailable_hint
         self.status_hints = {429: _RATE_LIMIT_HINT, **(status_hints or {})}
-        self.headers = {"content-type": "application/json", **(headers or {})}
         self.timeout = make_timeout(timeout)
         self.timeout_given = timeout is not None
         self.max_concurrency = max_concurrency
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        if client is None:
+            client = HttpClient(headers=headers, verify=verify, cert=cert)
+        elif headers:
+            raise ValueError("give headers to the shared HttpClient, not to each endpoint")
+        self.client = client
+        client.reserve(max_concurrency)
+        self._route: Route | None = None
+        self._routing: asyncio.Lock | None = None
+        self._urls: dict[str, URL] = {}
+        self._timeouts: dict[float | None, aiohttp.ClientTimeout] = {}
         self._slots: asyncio.Semaphore | None = None
         self.in_flight = 0
         """Requests holding a slot (connecting, waiting for the answer, or streaming)."""
@@ -161,31 +138,13 @@ class HttpEndpoint:
 
     @property
     def is_open(self) -> bool:
-        """True while an HTTP client (and possibly pooled connections) exists."""
-        return self._client is not None
-
-    def _get_client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            transport = self._transport or _default_transport(self.base_url)
-            self._client = httpx.AsyncClient(
-                base_url=self.base_url, headers=self.headers, timeout=self.timeout,
-                transport=transport, trust_env=transport is None,
-            )  # fmt: skip
-        return self._client
+        """True while the HTTP session (and possibly pooled connections) exists."""
+        return self.client.is_open
 
     async def aclose(self) -> None:
-        """Close the client and its pooled connections (awaitable from any loop)."""
-        client, self._client = self._client, None
-        if client is None:
-            return
-        portal = get_portal()
-        if portal.on_portal_thread():
-            await client.aclose()
-        else:
-            # The connections belong to the portal loop; closing them from another
-            # thread would queue the close on a loop that is not woken up to run it.
-            closing = asyncio.run_coroutine_threadsafe(client.aclose(), portal.loop)
-            await asyncio.wrap_future(closing)
+        """Close the session and its pooled connections (awaitable from any loop)."""
+        self._route = None
+        await self.client.aclose()
 
     def limiter_stats(self) -> dict[str, int]:
         """`limit` (0: none), `in_flight` (holding a slot), `waiting` (queued), `free`."""
@@ -193,12 +152,9 @@ class HttpEndpoint:
         free = self._slots._value if self._slots is not None else limit
         return {"limit": limit, "in_flight": self.in_flight, "waiting": self.waiting, "free": free}
 
-    def transport_stats(self) -> dict[str, int] | None:
-        """The connection pool's counters (`open`, `idle`, `in_use`, `waiters`), if known."""
-        client = self._client
-        transport = getattr(client, "_transport", None) if client is not None else None
-        stats = getattr(transport, "stats", None)
-        return stats() if callable(stats) else None
+    def pool_stats(self) -> dict[str, int] | None:
+        """The backend's connection pool (`open`, `idle`, `in_use`, `waiters`), if open."""
+        return self.client.pool_stats()
 
     def stream_read_timeout(self, explicit: float | _Default | None) -> float | None:
         """The per-chunk read timeout of a streaming call.
@@ -215,53 +171,108 @@ class HttpEndpoint:
 
         return DEFAULT_STREAM_TIMEOUT_S
 
+    def _url(self, path: str) -> URL:
+        url = self._urls.get(path)
+        if url is None:
+            from yarl import URL
+
+            url = self._urls[path] = URL(self.base_url + path)
+        return url
+
+    def _client_timeout(self, read: float | None) -> aiohttp.ClientTimeout:
+        timeout = self._timeouts.get(read)
+        if timeout is None:
+            import aiohttp
+
+            # `connect` (which would include aiohttp's pool wait) stays unset: our slots
+            # are the pool; `sock_connect` bounds TCP + TLS, `sock_read` every read wait.
+            timeout = aiohttp.ClientTimeout(
+                total=None, connect=None, sock_connect=self.timeout.connect, sock_read=read
+            )
+            self._timeouts[read] = timeout
+        return timeout
+
+    async def _get_route(self) -> Route:
+        """Open the session (first request, or after `aclose`); once for all waiters."""
+        if self._routing is None:
+            self._routing = asyncio.Lock()
+        async with self._routing:
+            route = self._route
+            if route is None or route.session.closed:
+                route = self._route = await self.client.route(self.base_url)
+            return route
+
     # ----- errors ----------------------------------------------------------------------
 
-    def map_error(self, exc: Exception, *, phase: str) -> MelleaError:
-        """A transport exception as mellea's typed error, with advice.
+    def map_error(
+        self, exc: BaseException, *, phase: str, sent: bool = True, read: float | None = None
+    ) -> MelleaError:
+        """An aiohttp/socket exception as mellea's typed error, with advice.
 
-        `phase` is `BEFORE_ANSWER`, `MID_STREAM` or `IN_BODY`; only a connection dropped
-        before any answer is marked retryable (the request never got a reply).
+        `phase` is `BEFORE_ANSWER`, `MID_STREAM` or `IN_BODY`; `sent` says whether the
+        whole request had been written, `read` which read timeout applied. A connection that failed before that is safe to
+        try again (`retryable`); once the server may have read the request it is not —
+        a second attempt could generate (and bill) the answer twice.
         """
+        import aiohttp
+
+        from ._http_body import WriteStalled
+
         where = self.where
         hint = f" — {self.unavailable_hint}" if self.unavailable_hint else ""
-        if isinstance(exc, httpx.ConnectTimeout):
-            secs = _secs(_phase_timeout(exc, "connect"))
+        if isinstance(exc, WriteStalled):
+            return WriteTimeoutError(
+                f"{where} stopped accepting the request for{_secs(exc.seconds)}"
+            )
+        if isinstance(exc, aiohttp.ConnectionTimeoutError):
+            secs = _secs(self.timeout.connect)
             return ConnectTimeoutError(
                 f"connecting to {where} took longer than{secs} (connect timeout){hint}"
             )
-        if isinstance(exc, httpx.ConnectError):
-            return BackendUnavailableError(f"no {where} ({exc}){hint}")
-        if isinstance(exc, httpx.ReadTimeout):
-            secs = _secs(_phase_timeout(exc, "read"))
+        if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+            error = BackendUnavailableError(
+                f"the TLS certificate of {where} failed verification ({exc.certificate_error}); "
+                "for a private CA pass verify='/path/to/ca.pem' (or an ssl.SSLContext)"
+            )
+            error.retryable = False
+            return error
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            return BackendUnavailableError(f"no {where} ({exc.os_error or exc}){hint}")
+        if isinstance(exc, aiohttp.SocketTimeoutError | asyncio.TimeoutError):
+            secs = _secs(read)
             if phase == MID_STREAM:
                 advice = "raise ModelOption.STREAM_TIMEOUT if the model is just slow"
                 return ReadTimeoutError(f"{where} went silent for{secs} mid-stream ({advice})")
             advice = "the server may be overloaded or still loading the model; raise timeout="
             return ReadTimeoutError(f"{where} sent nothing for{secs} {phase} ({advice})")
-        if isinstance(exc, httpx.WriteTimeout):
-            secs = _secs(_phase_timeout(exc, "write"))
-            return WriteTimeoutError(f"{where} stopped accepting the request for{secs}")
-        if isinstance(exc, httpx.PoolTimeout):
-            secs = _secs(_phase_timeout(exc, "pool"))
-            return PoolTimeoutError(f"no free connection to {where} within{secs}")
-        if isinstance(exc, httpx.TimeoutException):
-            return ReadTimeoutError(f"{where} timed out {phase}: {exc}")
-        if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
-            return BackendProtocolError(
-                f"{where} dropped the connection {phase}: {exc}",
-                retryable=phase == BEFORE_ANSWER,
-            )
+        if isinstance(exc, aiohttp.ClientResponseError):  # the answer could not be parsed
+            return BackendProtocolError(f"{where} sent a malformed HTTP response {phase}: {exc}")
+        if isinstance(exc, aiohttp.ClientError | OSError):
+            if phase == BEFORE_ANSWER and not sent:
+                return BackendProtocolError(
+                    f"{where} closed the connection before the request was sent: {exc}",
+                    retryable=True,
+                )
+            after = " (not retried: the server may have started on it)" * (phase == BEFORE_ANSWER)
+            return BackendProtocolError(f"{where} dropped the connection {phase}{after}: {exc}")
         return BackendError(f"{where} failed {phase}: {exc!r}")
 
-    async def _status_error(self, response: httpx.Response) -> BackendStatusError:
-        body = (await response.aread())[:_MAX_ERROR_BODY].decode("utf-8", "replace")
-        detail = body.strip() or response.reason_phrase
+    async def _status_error(self, response: aiohttp.ClientResponse) -> BackendStatusError:
+        raw = b""
+        while len(raw) < MAX_ERROR_BODY:
+            piece = await response.content.read(MAX_ERROR_BODY - len(raw))
+            if not piece:
+                break
+            raw += piece
+        body = raw.decode("utf-8", "replace")
+        detail = body.strip() or response.reason or ""
         with contextlib.suppress(ValueError, AttributeError):
             err = json.loads(body).get("error", body)
             detail = err.get("message", str(err)) if isinstance(err, dict) else str(err)
-        status = response.status_code
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        status = response.status
+        if 300 <= status < 400:
+            detail += f" (a redirect to {response.headers.get('Location')}: use that URL)"
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
         hint = self.status_hints.get(status)
         cls = RateLimitedError if status == 429 else BackendStatusError
         return cls(
@@ -284,18 +295,21 @@ class HttpEndpoint:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.max_concurrency)
         slots = self._slots
-        self.waiting += 1
-        try:
-            async with asyncio.timeout(self.timeout.pool):
-                await slots.acquire()
-        except TimeoutError:
-            raise PoolTimeoutError(
-                f"all {self.max_concurrency} request slots to {self.where} stayed busy for "
-                f"{self.timeout.pool:g} s (pool timeout); raise max_concurrency or the pool "
-                "timeout"
-            ) from None
-        finally:
-            self.waiting -= 1
+        if slots.locked():
+            self.waiting += 1
+            try:
+                async with asyncio.timeout(self.timeout.pool):
+                    await slots.acquire()
+            except TimeoutError:
+                raise PoolTimeoutError(
+                    f"all {self.max_concurrency} request slots to {self.where} stayed busy for "
+                    f"{self.timeout.pool:g} s (pool timeout); raise max_concurrency or the pool "
+                    "timeout"
+                ) from None
+            finally:
+                self.waiting -= 1
+        else:
+            await slots.acquire()  # free: returns at once
         self.in_flight += 1
         try:
             yield
@@ -305,43 +319,60 @@ class HttpEndpoint:
 
     @contextlib.asynccontextmanager
     async def open(
-        self, path: str, content: bytes, *, read_timeout: float | _Default | None = _DEFAULT
-    ) -> AsyncIterator[httpx.Response]:
+        self,
+        path: str,
+        content: bytes,
+        *,
+        read_timeout: float | _Default | None = _DEFAULT,
+        headers: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
         """POST `content` (JSON bytes) once; yield the 2xx response, its body still unread.
 
         Holds a concurrency slot until the caller is done with the body; leaving the block
         early (cancellation, an error, a `break`) closes the connection, so the server
         sees the disconnect. `read_timeout` (streaming: the per-chunk timeout) overrides
-        the endpoint's read timeout. Raises a typed `MelleaError` for any failure.
+        the endpoint's read timeout; `headers` are this request's own (checked like the
+        backend's). Raises a typed `MelleaError` for any failure.
         """
-        client = self._get_client()
-        timeout = self.timeout
-        if not isinstance(read_timeout, _Default):
-            t = self.timeout
-            timeout = httpx.Timeout(t.connect, read=read_timeout, write=t.write, pool=t.pool)
+        extra = check_headers(headers, "headers") if headers else None
         async with self._slot():
-            request = client.build_request("POST", path, content=content, timeout=timeout)
+            route = self._route
+            if route is None or route.session.closed:
+                route = await self._get_route()
+            body = _request_body()(content, self.timeout.write)
+            read = self.timeout.read if isinstance(read_timeout, _Default) else read_timeout
+            proxy = route.proxy
             try:
-                response = await client.send(request, stream=True)
-            except httpx.HTTPError as exc:
-                raise self.map_error(exc, phase=BEFORE_ANSWER) from None
+                response = await route.session.request(
+                    "POST", self._url(path), data=body, headers=extra,
+                    timeout=self._client_timeout(read), allow_redirects=False,
+                    proxy=proxy.url if proxy else None,
+                    proxy_headers=proxy.headers if proxy and proxy.headers else None,
+                    ssl=route.ssl,
+                )  # fmt: skip
+            except (TimeoutError, OSError, _client_error()) as exc:
+                raise self.map_error(exc, phase=BEFORE_ANSWER, sent=body.sent, read=read) from None
+            setattr(response, _READ_TIMEOUT, read)  # for the errors of iter_lines/read_json
             try:
-                if response.status_code >= 400:
+                if response.status >= 300:
                     try:
                         error = await self._status_error(response)
-                    except httpx.HTTPError as exc:
-                        raise self.map_error(exc, phase=IN_BODY) from None
+                    except (OSError, _client_error()) as exc:
+                        raise self.map_error(exc, phase=IN_BODY, read=read) from None
                     raise error
+                _check_framing(response, self.where)
                 yield response
+                if not response.content.at_eof():
+                    await _drain(response)  # keeps the connection for the next request
             finally:
-                await response.aclose()
+                response.close()  # a no-op once the body was read (the connection is pooled)
 
-    async def read_json(self, response: httpx.Response) -> Any:
+    async def read_json(self, response: aiohttp.ClientResponse) -> Any:
         """The whole (non-streamed) body, decoded; typed errors for drops and bad JSON."""
         try:
-            raw = await response.aread()
-        except httpx.HTTPError as exc:
-            raise self.map_error(exc, phase=IN_BODY) from None
+            raw = await response.read()
+        except (OSError, _client_error()) as exc:
+            raise self.map_error(exc, phase=IN_BODY, read=_read_timeout(response)) from None
         try:
             return json.loads(raw)
         except ValueError:
@@ -349,23 +380,75 @@ class HttpEndpoint:
                 f"{self.where} sent a body that is not JSON: {raw[:200]!r}"
             ) from None
 
-    async def iter_lines(self, response: httpx.Response) -> AsyncIterator[bytes]:
+    async def iter_lines(self, response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
         """Non-empty lines of a streamed body, as they arrive; transport errors typed."""
         pending = b""
         try:
-            async for chunk in response.aiter_bytes():
-                pending += chunk
-                if b"\n" not in pending:
+            async for chunk in response.content.iter_any():
+                if pending:
+                    chunk = pending + chunk
+                if b"\n" not in chunk:
+                    pending = chunk
                     continue
-                *lines, pending = pending.split(b"\n")
+                *lines, pending = chunk.split(b"\n")
                 for line in lines:
                     line = line.rstrip(b"\r")
                     if line:
                         yield line
-        except httpx.HTTPError as exc:
-            raise self.map_error(exc, phase=MID_STREAM) from None
+        except (OSError, _client_error()) as exc:
+            raise self.map_error(exc, phase=MID_STREAM, read=_read_timeout(response)) from None
         if pending.strip():
             yield pending.rstrip(b"\r")
+
+
+_READ_TIMEOUT = "_mellea_read_timeout"
+
+
+def _read_timeout(response: aiohttp.ClientResponse) -> float | None:
+    value = getattr(response, _READ_TIMEOUT, None)
+    return value if isinstance(value, int | float) else None
+
+
+def _client_error() -> type[Exception]:
+    import aiohttp
+
+    return aiohttp.ClientError
+
+
+_body_class: Any = None
+
+
+def _request_body() -> Any:
+    """`_http_body.RequestBody` (imported on first use: it needs aiohttp)."""
+    global _body_class
+    if _body_class is None:
+        from ._http_body import RequestBody
+
+        _body_class = RequestBody
+    return _body_class
+
+
+def _check_framing(response: aiohttp.ClientResponse, where: str) -> None:
+    """Refuse a body in a transfer coding aiohttp would hand over still encoded."""
+    coding = response.headers.get("Transfer-Encoding")
+    if coding is not None and coding.strip().lower() != "chunked":
+        raise BackendProtocolError(
+            f"{where} framed its answer with Transfer-Encoding {coding!r}; only 'chunked' "
+            "is supported (compression belongs in Content-Encoding)"
+        )
+
+
+async def _drain(response: aiohttp.ClientResponse) -> None:
+    """Read what is left of a body the caller stopped reading at its last event, so the
+    connection can be reused; give up (the connection is then closed) after a moment."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(STREAM_DRAIN_S):
+            left = MAX_ERROR_BODY
+            while left > 0 and not response.content.is_eof():
+                piece = await response.content.readany()
+                if not piece:
+                    break
+                left -= len(piece)
 
 
 def decode_json_line(line: bytes, service: str) -> Any:
@@ -378,4 +461,4 @@ def decode_json_line(line: bytes, service: str) -> Any:
         ) from None
 
 
-__all__ = ["HttpEndpoint", "decode_json_line", "make_timeout", "parse_retry_after"]
+__all__ = ["HttpEndpoint", "decode_json_line", "parse_retry_after"]

@@ -1,6 +1,6 @@
 """Timeout, retry and concurrency policy for the backends — every constant in one place,
-plus the one implementation of "may this call try again, and when" (`Retrier`) and of the
-per-call deadline (`call_deadline`, `time_left`).
+the per-phase `Timeout`, the one implementation of "may this call try again, and when"
+(`Retrier`) and of the per-call deadline (`call_deadline`, `time_left`).
 """
 
 from __future__ import annotations
@@ -44,6 +44,70 @@ sequences at once (256 was vLLM's default `max_num_seqs`), so a page of 256 conc
 thunks goes out in one wave instead of four."""
 REPLICA_COOLDOWN_S = 5.0
 """A replica that refused a connection is skipped for this long while others are up."""
+KEEPALIVE_S = 4.0
+"""An idle pooled connection is closed after this long: just under the 5 s after which
+uvicorn (vLLM, SGLang) and llama.cpp's server close idle connections themselves, so a
+request is never written onto a connection the server is closing at that moment (such a
+request could not be retried safely: the server might have read it)."""
+STREAM_DRAIN_S = 1.0
+"""After a stream's last event, how long the end of the HTTP body may take to arrive
+before the connection is closed rather than pooled."""
+MAX_ERROR_BODY = 64 * 1024
+"""Bytes of an error response kept on `BackendStatusError.body`."""
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """Seconds allowed for each phase of an HTTP request (None: no limit).
+
+    `connect`: opening the connection (TCP and TLS); `read`: every wait for data — the
+    answer's head, each piece of a body, each streamed chunk; `write`: every wait while
+    sending the request body; `pool`: the wait for one of the backend's request slots.
+    `Timeout(5.0)` sets connect (capped at 10 s), read and write to 5 s and leaves the
+    slot wait unbounded (queued thunks wait their turn; `ModelOption.TIMEOUT` bounds a
+    whole call). An `httpx.Timeout` works too (same fields).
+    """
+
+    timeout: float | None = DEFAULT_READ_TIMEOUT_S
+    connect: float | None = None
+    read: float | None = None
+    write: float | None = None
+    pool: float | None = None
+
+    def __post_init__(self) -> None:
+        base = self.timeout
+        _check_seconds("timeout", base)
+        for name, default in (
+            ("connect", None if base is None else min(base, DEFAULT_CONNECT_TIMEOUT_S)),
+            ("read", base),
+            ("write", base),
+        ):
+            value = getattr(self, name)
+            object.__setattr__(self, name, default if value is None else value)
+        for name in ("connect", "read", "write", "pool"):
+            _check_seconds(name, getattr(self, name))
+
+
+def _check_seconds(name: str, value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ValueError(f"timeout {name} must be a positive number of seconds, got {value!r}")
+
+
+def make_timeout(timeout: object) -> Timeout:
+    """`timeout=` as backends accept it: seconds for every phase, a `Timeout`, or any
+    object with `connect`/`read`/`write`/`pool` attributes (an `httpx.Timeout`)."""
+    if isinstance(timeout, Timeout):
+        return timeout
+    if timeout is None:
+        return Timeout(DEFAULT_READ_TIMEOUT_S, connect=DEFAULT_CONNECT_TIMEOUT_S)
+    if all(hasattr(timeout, k) for k in ("connect", "read", "write", "pool")):
+        t: Any = timeout
+        return Timeout(None, connect=t.connect, read=t.read, write=t.write, pool=t.pool)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    return Timeout(float(timeout))
 
 
 @dataclass(frozen=True)
@@ -79,7 +143,7 @@ class RetryPolicy:
         """Seconds to wait before retry number `attempt` (1-based); `jitter` in [0, 1)."""
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.retry_after_cap)
-        base = min(self.backoff_initial * 2 ** (attempt - 1), self.backoff_max)
+        base = min(self.backoff_initial * 2.0 ** (attempt - 1), self.backoff_max)
         return base * (0.5 + jitter / 2)  # "equal jitter": never less than half the backoff
 
     def should_retry(self, error: MelleaError) -> bool:
@@ -188,6 +252,8 @@ __all__ = [
     "RETRYABLE_STATUS",
     "Retrier",
     "RetryPolicy",
+    "Timeout",
     "call_deadline",
+    "make_timeout",
     "time_left",
 ]

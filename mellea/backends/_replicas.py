@@ -6,11 +6,12 @@ one per replica URL). It is the only place that tries a request again:
 * each request goes to the least-busy replica (fewest requests in flight or queued
   there, counted here at the moment of choosing); ties go round-robin, so an idle set
   is used evenly;
-* a connection failure (refused, connect timeout, dropped before any answer) makes the
-  request fail over at once to another replica, and the failed replica is skipped for
+* a connection failure (refused, connect timeout, closed before the request was sent)
+  makes the request fail over at once to another replica, and the failed replica is skipped for
   `REPLICA_COOLDOWN_S` while others are up;
 * retryable failures (connection failures once every replica was tried, 408/409/429/5xx)
-  follow the `RetryPolicy`: exponential backoff with jitter, `Retry-After` honoured up to
+  follow the `RetryPolicy`; a connection dropped after the request was written is not
+  retried (the server may have started generating: a retry could bill it twice); exponential backoff with jitter, `Retry-After` honoured up to
   a cap, never past the call's deadline, preferring another replica after a status error;
 * nothing is retried once the response is handed to the caller — from then on output
   may be reaching the thunk.
@@ -26,11 +27,9 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import (
     BackendProtocolError,
@@ -46,6 +45,9 @@ from ._http import _DEFAULT, HttpEndpoint, _Default
 from ._policy import REPLICA_COOLDOWN_S, Retrier, RetryPolicy
 from .model_options import ModelOption, ResolvedOptions
 
+if TYPE_CHECKING:
+    import aiohttp
+
 logger = logging.getLogger("mellea")
 
 
@@ -54,13 +56,13 @@ class Opened:
     """A 2xx response and the replica that sent it (for typed errors while reading it)."""
 
     endpoint: HttpEndpoint
-    response: httpx.Response
+    response: aiohttp.ClientResponse
 
 
 def _connect_failure(error: MelleaError) -> bool:
     """The request never reached a server: another replica may well take it."""
     if isinstance(error, BackendProtocolError):
-        return error.retryable  # dropped before any answer
+        return error.retryable  # closed before the request was sent
     return isinstance(error, BackendUnavailableError | ConnectTimeoutError)
 
 
@@ -167,6 +169,7 @@ class ReplicaSet:
         return list(self._busy)
 
     async def aclose(self) -> None:
+        """Close the backend's HTTP session(s) and their connections."""
         for ep in self.endpoints:
             await ep.aclose()
 
@@ -205,11 +208,12 @@ class ReplicaSet:
         *,
         read_timeout: float | _Default | None = _DEFAULT,
         retry: RetryPolicy | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[Opened]:
         """POST to a replica, retrying per the policy; yield the 2xx response (body unread).
 
         `retry` overrides the set's policy for this call (e.g. `NO_RETRY` when the caller
-        falls back to another request form itself). Failures raised by the caller's block
+        falls back to another request form itself); `headers` are this call's own. Failures raised by the caller's block
         — the body's — are never retried.
         """
         content = encode_payload(payload)
@@ -226,7 +230,7 @@ class ReplicaSet:
                 async with contextlib.AsyncExitStack() as stack:
                     try:
                         response = await stack.enter_async_context(
-                            ep.open(path, content, read_timeout=read_timeout)
+                            ep.open(path, content, read_timeout=read_timeout, headers=headers)
                         )
                     except MelleaError as e:
                         error = e
@@ -257,9 +261,10 @@ class ReplicaSet:
         mot: ModelOutputThunk[Any],
         *,
         retry: RetryPolicy | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """A non-streaming POST, returning the decoded JSON body."""
-        async with self.open(path, payload, mot, retry=retry) as opened:
+        async with self.open(path, payload, mot, retry=retry, headers=headers) as opened:
             return await opened.endpoint.read_json(opened.response)
 
 

@@ -1,4 +1,4 @@
-"""`OllamaModelBackend`: Ollama's HTTP API (`/api/chat`, NDJSON streaming) over httpx."""
+"""`OllamaModelBackend`: Ollama's HTTP API (`/api/chat`, NDJSON streaming) over aiohttp."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import httpx
-
 from ..core.errors import BackendError, BackendProtocolError, InvalidOptionError
 from ..core.thunk import ModelOutputThunk
 from ._chat import ChatBackend, ChatCall
 from ._http import HttpEndpoint, decode_json_line
-from ._policy import DEFAULT_MAX_CONCURRENCY, RetryPolicy
+from ._http_config import Cert, Verify
+from ._policy import DEFAULT_MAX_CONCURRENCY, RetryPolicy, Timeout
 from ._replicas import Admission, ReplicaSet
 from .formatter import ChatMessage
 from .model_ids import IBM_GRANITE_4_1_3B, ModelIdentifier
@@ -78,11 +77,15 @@ class OllamaModelBackend(ChatBackend):
         base_url: Server URL; defaults to `OLLAMA_HOST`, then `http://127.0.0.1:11434`.
         model_options: Defaults for every call (per-call options win).
         timeout: Seconds for each phase — connect (at most 10 s), write, and each read wait,
-            streamed chunks included unless `ModelOption.STREAM_TIMEOUT` is set — or an
-            `httpx.Timeout` per phase (its `pool` bounds the wait for a request slot).
-            `ModelOption.TIMEOUT` is the deadline of a whole call, retries included.
+            streamed chunks included unless `ModelOption.STREAM_TIMEOUT` is set — or a
+            `Timeout` per phase (`mellea.backends._policy`; its `pool` bounds the wait for
+            a request slot). `ModelOption.TIMEOUT` is the deadline of a whole call,
+            retries included.
         retry: Retry policy for failures before any output (see `mellea.backends._policy`).
         max_concurrency: Requests in flight at once (default 64); more wait their turn.
+        verify: TLS verification for an https URL: True (system CA store), False, a CA
+            bundle path, or an `ssl.SSLContext`.
+        cert: A client certificate: PEM path, `(certfile, keyfile)` or with a password.
         extra_option_names: Ollama option names to accept beyond the built-in list (unknown
             names are rejected because Ollama silently ignores them).
     """
@@ -102,11 +105,12 @@ class OllamaModelBackend(ChatBackend):
         *,
         base_url: str | None = None,
         model_options: Mapping[str, Any] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: float | Timeout | None = None,
         retry: RetryPolicy | None = None,
         max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
-        transport: httpx.AsyncBaseTransport | None = None,
         extra_option_names: Iterable[str] = (),
+        verify: Verify = True,
+        cert: Cert = None,
     ) -> None:
         super().__init__(model_id, model_options=model_options)
         self._allowed_options = frozenset(extra_option_names)
@@ -120,7 +124,7 @@ class OllamaModelBackend(ChatBackend):
                 "start_session('local') for the embedded model"
             ),
             status_hints={404: f"is the model pulled? `ollama pull {self.model_id}`"},
-            timeout=timeout, max_concurrency=max_concurrency, transport=transport,
+            timeout=timeout, max_concurrency=max_concurrency, verify=verify, cert=cert,
         )  # fmt: skip
         self._http = ReplicaSet([endpoint], retry=retry)
 

@@ -13,12 +13,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import httpx
-
 from ..core.errors import BackendProtocolError, InvalidOptionError
 from ..core.thunk import ModelOutputThunk
 from ._chat import ChatBackend, ChatCall
 from ._http import HttpEndpoint, decode_json_line
+from ._http_client import HttpClient
+from ._http_config import Cert, Verify
 from ._openai_wire import (
     OPENAI_NATIVE_ALIASES,
     JsonForm,
@@ -27,7 +27,7 @@ from ._openai_wire import (
     absorb_completion,
     build_payload,
 )
-from ._policy import DEFAULT_SERVER_MAX_CONCURRENCY, NO_RETRY, RetryPolicy
+from ._policy import DEFAULT_SERVER_MAX_CONCURRENCY, NO_RETRY, RetryPolicy, Timeout
 from ._replicas import Admission, ReplicaSet
 from .model_ids import OPENAI_GPT_4O, ModelIdentifier
 from .model_options import ModelOption
@@ -72,16 +72,20 @@ class OpenAIBackend(ChatBackend):
             the official API; local servers need none.
         model_options: Defaults for every call (per-call options win).
         timeout: Seconds for each phase — connect (at most 10 s), write, and each read wait,
-            streamed chunks included unless `ModelOption.STREAM_TIMEOUT` is set — or an
-            `httpx.Timeout` per phase (its `pool` bounds the wait for a request slot).
-            `ModelOption.TIMEOUT` is the deadline of a whole call, retries included.
+            streamed chunks included unless `ModelOption.STREAM_TIMEOUT` is set — or a
+            `Timeout` per phase (`mellea.backends._policy`; its `pool` bounds the wait for
+            a request slot). `ModelOption.TIMEOUT` is the deadline of a whole call,
+            retries included.
         retry: Retry policy for failures before any output (see `mellea.backends._policy`).
         max_concurrency: Requests in flight at once, per replica (default 256); more wait.
-        transport: An httpx transport (tests, proxies); default: mellea's fast transport.
-        default_headers: Extra HTTP headers for every request.
+        default_headers: Extra HTTP headers for every request (not the ones that frame
+            the request or manage the connection: Content-Length, Host, ...).
         default_extra_body: Fields merged into every request body (e.g. vLLM's
             `{"chat_template_kwargs": {"enable_thinking": False}}`); a per-call
             `model_options={"extra_body": ...}` wins, `chat_template_kwargs` deep-merged.
+        verify: TLS verification: True (system CA store), False, a CA bundle path, or an
+            `ssl.SSLContext`.
+        cert: A client certificate: PEM path, `(certfile, keyfile)` or with a password.
     """
 
     provider: ClassVar[str] = "openai"
@@ -95,12 +99,13 @@ class OpenAIBackend(ChatBackend):
         base_url: str | Sequence[str] | None = None,
         api_key: str | None = None,
         model_options: Mapping[str, Any] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: float | Timeout | None = None,
         retry: RetryPolicy | None = None,
         max_concurrency: int | None = DEFAULT_SERVER_MAX_CONCURRENCY,
-        transport: httpx.AsyncBaseTransport | None = None,
         default_headers: Mapping[str, str] | None = None,
         default_extra_body: Mapping[str, Any] | None = None,
+        verify: Verify = True,
+        cert: Cert = None,
     ) -> None:
         super().__init__(model_id, model_options=model_options)
         urls = openai_base_urls(base_url)
@@ -119,16 +124,16 @@ class OpenAIBackend(ChatBackend):
         # OpenAI's newer models refuse `max_tokens`; compatible servers all take it.
         self._max_tokens_key = "max_completion_tokens" if official else "max_tokens"
         self.default_extra_body = dict(default_extra_body or {})
+        client = HttpClient(headers=headers, verify=verify, cert=cert)  # one per backend
         endpoints = [
             HttpEndpoint(
                 url,
                 service=self.service,
                 unavailable_hint="is the server running, and does base_url end in /v1?",
                 status_hints=_STATUS_HINTS,
-                headers=headers,
                 timeout=timeout,
                 max_concurrency=max_concurrency,
-                transport=transport,
+                client=client,
             )
             for url in urls
         ]

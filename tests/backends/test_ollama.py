@@ -160,15 +160,16 @@ async def test_many_thunks_queue_behind_the_concurrency_limit(loopback: Loopback
 
 
 def test_a_configured_proxy_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mellea.backends._http import _proxied
+    from mellea.backends._http_config import proxy_from_env
 
     for var in ("http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
-    assert not _proxied("http://gpu-box:11434")
+    assert proxy_from_env("http://gpu-box:11434") is None
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
-    assert _proxied("http://gpu-box:11434")  # -> httpx's own transport, trust_env=True
+    proxy = proxy_from_env("http://gpu-box:11434")  # (tests/http/ sends through one)
+    assert proxy is not None and proxy.url == "http://proxy.invalid:3128"
     monkeypatch.setenv("NO_PROXY", "gpu-box")
-    assert not _proxied("http://gpu-box:11434")
+    assert proxy_from_env("http://gpu-box:11434") is None
 
 
 def test_unknown_ollama_options_are_rejected_unless_allowed(loopback: LoopbackServer) -> None:

@@ -156,7 +156,7 @@ class Harness:
             lim = ep.limiter_stats()
             if lim["in_flight"] or lim["waiting"] or lim["free"] != lim["limit"]:
                 found.append(f"limiter slots held at {ep.base_url}: {lim}")
-            stats = ep.transport_stats()
+            stats = ep.pool_stats()
             if stats is not None:
                 if stats["in_use"] or stats["waiters"] or stats["open"] != stats["idle"]:
                     found.append(f"connections in use at {ep.base_url}: {stats}")

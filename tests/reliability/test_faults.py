@@ -104,7 +104,7 @@ async def test_server_process_killed_mid_stream(make: MakeHarness, stream: bool)
         assert srv.returncode == 3
         await h.assert_no_leaks(server=False)
         for ep in h.http.endpoints:  # the dead connection is not kept in the pool
-            assert ep.transport_stats() in (None, {"open": 0, "idle": 0, "in_use": 0, "waiters": 0})
+            assert ep.pool_stats() in (None, {"open": 0, "idle": 0, "in_use": 0, "waiters": 0})
         # The server is gone: the next call is refused, fast and typed.
         again = await h.call()
         again.expect(BackendUnavailableError)

@@ -7,11 +7,10 @@ import asyncio
 import socket
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from mellea.backends import ModelOption
-from mellea.backends._policy import RetryPolicy
+from mellea.backends._policy import RetryPolicy, Timeout
 from mellea.core.errors import (
     BackendStatusError,
     ConnectTimeoutError,
@@ -65,7 +64,7 @@ def silent_reader() -> Iterator[str]:
 
 
 async def test_connect_timeout(make: MakeHarness, blackhole: str) -> None:
-    h = make(blackhole, timeout=httpx.Timeout(5.0, connect=0.2))
+    h = make(blackhole, timeout=Timeout(5.0, connect=0.2))
     out = await h.call()
     h.record("connect timeout 0.2 s (x3 attempts)", out)
     err = out.expect(ConnectTimeoutError)
@@ -76,7 +75,7 @@ async def test_connect_timeout(make: MakeHarness, blackhole: str) -> None:
 
 
 async def test_write_timeout(make: MakeHarness, silent_reader: str) -> None:
-    h = make(silent_reader, timeout=httpx.Timeout(5.0, write=0.3))
+    h = make(silent_reader, timeout=Timeout(5.0, write=0.3))
     out = await h.call("x" * 32_000_000)  # more than the socket buffers hold
     h.record("write timeout 0.3 s (32 MB body)", out)
     err = out.expect(WriteTimeoutError)
@@ -87,7 +86,7 @@ async def test_write_timeout(make: MakeHarness, silent_reader: str) -> None:
 async def test_pool_timeout(loopback: LoopbackServer, kind: Kind) -> None:
     loopback.enqueue(Reply(match="slow", ttft=2.0))
     h = Harness(kind, "async", loopback, max_concurrency=1,
-                timeout=httpx.Timeout(5.0, pool=0.2))  # fmt: skip
+                timeout=Timeout(5.0, pool=0.2))  # fmt: skip
     slow = await h.session.ainstruct("slow")
     await asyncio.sleep(0.05)
     queued = await h.session.ainstruct("queued")
