@@ -176,7 +176,7 @@ def build_payload(
         payload["chat_template_kwargs"] = {**kwargs, "enable_thinking": opts.thinking}
     # CONTEXT_WINDOW has no chat-completions equivalent: the server fixes it at launch.
     if call.tools:
-        payload["tools"] = [t.as_json_tool() for t in call.tools.values()]
+        payload["tools"] = [t.as_json_tool for t in call.tools.values()]
     if opts.tool_choice is not None and "tools" in payload:
         payload["tool_choice"] = _tool_choice(opts.tool_choice)
     if call.json_schema is not None:

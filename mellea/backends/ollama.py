@@ -165,7 +165,7 @@ class OllamaModelBackend(ChatBackend):
         if options:
             payload["options"] = options
         if call.tools:
-            payload["tools"] = [t.as_json_tool() for t in call.tools.values()]
+            payload["tools"] = [t.as_json_tool for t in call.tools.values()]
         return payload
 
     async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:

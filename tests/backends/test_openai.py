@@ -284,7 +284,7 @@ def test_tool_calls_are_parsed(loopback: LoopbackServer, stream: bool) -> None:
     assert mot.tool_calls["lookup"].func is None  # not offered: nothing to call
     assert mot.generation.finish_reasons == ["tool_calls"]
     (body,) = bodies(loopback)
-    assert body["tools"] == [add.as_json_tool()]
+    assert body["tools"] == [add.as_json_tool]
     assert body["tool_choice"] == {"type": "function", "function": {"name": "add"}}
 
 

@@ -116,7 +116,7 @@ def bodies(srv: LoopbackServer) -> list[dict[str, Any]]:
 def test_schema_from_signature_and_docstring() -> None:
     assert isinstance(get_weather, MelleaTool) and get_weather.name == "get_weather"
     assert get_weather.description == "Get weather forecast for a location."
-    fn = get_weather.as_json_tool()["function"]
+    fn = get_weather.as_json_tool["function"]
     assert fn["parameters"]["required"] == ["location"]
     props = fn["parameters"]["properties"]
     assert props["location"] == {"type": "string", "description": "City name."}
