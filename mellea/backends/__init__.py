@@ -10,10 +10,15 @@ from .model_options import ModelOption
 _EXPORTS = {
     "model_ids": "mellea.backends.model_ids",
     "Backend": "mellea.core.backend:Backend",
+    "BaseModelSubclass": "mellea.core.backend:BaseModelSubclass",
+    "FormatterBackend": "mellea.backends.backend:FormatterBackend",
+    "ModelIdentifier": "mellea.backends.model_ids:ModelIdentifier",
+    "SimpleLRUCache": "mellea.backends.cache:SimpleLRUCache",
     "OllamaModelBackend": "mellea.backends.ollama:OllamaModelBackend",
     "OpenAIBackend": "mellea.backends.openai:OpenAIBackend",
     "LiteLLMBackend": "mellea.backends.litellm:LiteLLMBackend",
     "LocalBackend": "mellea.backends.local:LocalBackend",
+    "DummyBackend": "mellea.backends.dummy:DummyBackend",
     "tool": "mellea.backends.tools:tool",
     "MelleaTool": "mellea.backends.tools:MelleaTool",
 }
@@ -23,4 +28,8 @@ __all__ = ["ModelOption", *_EXPORTS]
 if TYPE_CHECKING:
     from ..core.backend import Backend
     from . import model_ids
+    from .backend import FormatterBackend
+    from .cache import SimpleLRUCache
+    from .dummy import DummyBackend
+    from .model_ids import ModelIdentifier
     from .tools import MelleaTool, tool

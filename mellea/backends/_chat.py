@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..core.backend import Backend
 from ..core.base import CBlock, Component
 from ..core.errors import (
     BackendError,
@@ -28,6 +27,7 @@ from ..core.errors import (
 from ..core.thunk import ModelOutputThunk
 from ..helpers.portal import get_portal
 from ._policy import call_deadline
+from .backend import FormatterBackend
 from .formatter import ChatMessage, iter_thunk_inputs, to_chat_messages
 from .model_ids import ModelIdentifier
 from .model_options import ResolvedOptions, resolve_options
@@ -53,30 +53,33 @@ class ChatCall:
     tools: dict[str, MelleaTool] = field(default_factory=dict)
 
 
-class ChatBackend(Backend):
-    """Base of the chat engines (local, Ollama, OpenAI-compatible, LiteLLM)."""
+class ChatBackend(FormatterBackend):
+    """Base of the chat engines (local, Ollama, OpenAI-compatible, LiteLLM, dummy)."""
 
     provider: ClassVar[str] = "chat"
     native_aliases: ClassVar[Mapping[str, str]] = {}
     """Backend-native option names folded into `ModelOption` keys (the latter win)."""
+    supports_logits: ClassVar[bool] = False
+    """Whether the engine can return `ModelOption.LOGITS` / `RAW_LOGITS`."""
 
     def __init__(
-        self, model_id: str | ModelIdentifier, *, model_options: Mapping[str, Any] | None = None
+        self,
+        model_id: str | ModelIdentifier,
+        formatter: Any = None,
+        *,
+        model_options: Mapping[str, Any] | None = None,
     ) -> None:
-        self.model_id = self._resolve_model_name(model_id)
-        self.model_options = dict(model_options or {})
+        super().__init__(model_id, formatter, model_options=model_options)
         # Validate construction-time options now: a bad option fails here, not per call.
-        resolve_options(self.model_options, native_aliases=self.native_aliases)
+        self._check_options(resolve_options(self.model_options, native_aliases=self.native_aliases))
 
-    def _resolve_model_name(self, model_id: str | ModelIdentifier) -> str:
-        if isinstance(model_id, ModelIdentifier):
-            name = model_id.name_for(self.provider)
-            if name is None:
-                raise ValueError(f"{model_id} has no model name for the {self.provider} backend")
-            return name
-        if not isinstance(model_id, str) or not model_id:
-            raise ValueError(f"model_id must be a non-empty str, got {model_id!r}")
-        return model_id
+    def _check_options(self, options: ResolvedOptions) -> None:
+        """Refuse what this engine cannot do (before any request)."""
+        if (options.logits or options.raw_logits) and not self.supports_logits:
+            raise InvalidOptionError(
+                f"{type(self).__name__} cannot return logits (ModelOption.LOGITS / RAW_LOGITS): "
+                "only the embedded engine computes them (start_session('local'))"
+            )
 
     # ----- the Backend protocol ------------------------------------------------------
 
@@ -107,12 +110,13 @@ class ChatBackend(Backend):
         options = resolve_options(
             self.model_options, model_options, native_aliases=self.native_aliases
         )
+        self._check_options(options)
         if format is not None:
             _check_format(format)
         tools = normalize_tools(options.tools)
         if tool_calls:  # a component may offer tools of its own (an MObject's methods)
             tools = {**action_tools(action), **tools}
-        mot: ModelOutputThunk[Any] = ModelOutputThunk()
+        mot = self._new_thunk(action)
         mot._action = action
         mot._model_options = options.raw
         mot.generation.model = self.model_id
@@ -121,6 +125,10 @@ class ChatBackend(Backend):
         coro = self._drive(mot, action, ctx, options, format, tool_calls, tools)
         mot._attach(get_portal().spawn(coro))
         return mot
+
+    def _new_thunk(self, action: Component[Any] | CBlock) -> ModelOutputThunk[Any]:
+        """The thunk of a call being started (before its generation is scheduled)."""
+        return ModelOutputThunk()
 
     # ----- the driver (runs on the portal loop) -------------------------------------
 

@@ -37,6 +37,14 @@ class ModelOption:
     STOP_SEQUENCES = "@@@stop_sequences@@@"
     TIMEOUT = "@@@timeout@@@"
     """Deadline in seconds for the whole call, retries and sampling loop included."""
+    LOGITS = "@@@logits@@@"
+    """True: keep each generated token's scores as the sampler saw them (after repetition
+    penalty, temperature and top-k/top-p/min-p masking, masked tokens at -inf) in
+    `mot.generation.logits`, one `(vocab_size,)` float32 array per token. Only engines
+    that compute logits (the embedded one) support it; others raise `InvalidOptionError`."""
+    RAW_LOGITS = "@@@raw_logits@@@"
+    """True: keep each generated token's raw LM-head logits (before any sampler step) in
+    `mot.generation.raw_logits`. Same support as `LOGITS`."""
 
     @staticmethod
     def replace_keys(options: Mapping[str, Any], from_to: Mapping[str, str]) -> dict[str, Any]:
@@ -92,6 +100,8 @@ class ResolvedOptions:
     tools: list[Any] | dict[str, Any] | None = None
     tool_choice: Any = None
     timeout: float | None = None
+    logits: bool = False
+    raw_logits: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     """Backend-native keys, forwarded unchanged."""
     raw: dict[str, Any] = field(default_factory=dict)
@@ -183,6 +193,10 @@ def _apply(out: ResolvedOptions, key: str, value: Any) -> None:
         if value is not None and not isinstance(value, list | tuple | dict):
             raise _fail(key, "a list or dict of tools", value)
         out.tools = list(value) if isinstance(value, tuple) else value
+    elif key in (ModelOption.LOGITS, ModelOption.RAW_LOGITS):
+        if value is not None and not isinstance(value, bool):
+            raise _fail(key, "a bool", value)
+        setattr(out, "logits" if key == ModelOption.LOGITS else "raw_logits", bool(value))
     elif key == ModelOption.TOOL_CHOICE:
         out.tool_choice = value
     else:
