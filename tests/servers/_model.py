@@ -188,6 +188,8 @@ class Settings:
     reject_json_schema: bool = False
     record_requests: bool = True
     models: list[str] = field(default_factory=lambda: ["loopback"])
+    vllm_version: str | None = None
+    """Served at vLLM's `GET /version` as `{"version": ...}`; None answers 404 there."""
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

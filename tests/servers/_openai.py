@@ -217,8 +217,17 @@ async def health(app: LoopbackApp, ctx: Ctx) -> None:
     ctx.conn.send_json(200, {"status": "ok"})
 
 
+async def vllm_version(app: LoopbackApp, ctx: Ctx) -> None:
+    version = app.settings.vllm_version
+    if version is None:
+        ctx.conn.send(404, error_json(404, "Not Found"))
+    else:
+        ctx.conn.send_json(200, {"version": version})
+
+
 ROUTES = {
     ("POST", "/v1/chat/completions"): chat_completions,
     ("GET", "/v1/models"): models,
     ("GET", "/health"): health,
+    ("GET", "/version"): vllm_version,
 }

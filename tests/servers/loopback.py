@@ -264,6 +264,7 @@ class LoopbackServer:
         reject_json_schema: bool | _Unset = UNSET,
         record_requests: bool | _Unset = UNSET,
         models: Sequence[str] | _Unset = UNSET,
+        vllm_version: str | _Unset | None = UNSET,
     ) -> None:
         """Change the server-wide defaults (only the arguments given)."""
         changes: dict[str, Any] = {
@@ -273,6 +274,7 @@ class LoopbackServer:
             "reject_json_schema": reject_json_schema,
             "record_requests": record_requests,
             "models": list(models) if not isinstance(models, _Unset) else models,
+            "vllm_version": vllm_version,
         }
         self._call("POST", "configure", {k: v for k, v in changes.items() if v is not UNSET})
 
