@@ -14,23 +14,73 @@ requirements = [
 concurrently; results in requirement order). Validation functions get the context whose
 last output is the candidate and return a bool or a `ValidationResult`; sync ones run on
 a worker thread (they may block), async ones are awaited.
+
+Ready-made: tool calls (`uses_tool`, `tool_arg_validator`), Python programs
+(`python_code_generation_requirements`, `PythonExecutionReq` and friends — run in a
+sandboxed tier), plots (`python_plotting_requirements`), Markdown (`is_markdown_list`,
+`is_markdown_table`, `as_markdown_list`), groundedness in documents
+(`GroundednessRequirement`), and judge-only requirements (`LLMaJRequirement`,
+`ALoraRequirement`).
 """
 
 from ...core.requirement import Requirement, ValidationFn, ValidationResult
 from ._validate import JudgeRequest, avalidate_all, default_output_to_bool
-from .requirement import check, req, reqify, simple_validate
+from .md import as_markdown_list, is_markdown_list, is_markdown_table
+from .plotting import (
+    MatplotlibHeadlessBackend,
+    PlotDependenciesAvailable,
+    PlotFileSaved,
+    python_plotting_requirements,
+)
+from .python_reqs import PythonExecutionReq
+from .python_tools import (
+    ImportRestrictions,
+    NoImportRestrictions,
+    OutputSizeLimit,
+    PythonCodeExtraction,
+    PythonSyntaxValid,
+    python_code_generation_requirements,
+)
+from .rag import GroundednessRequirement
+from .requirement import (
+    ALoraRequirement,
+    LLMaJRequirement,
+    check,
+    req,
+    reqify,
+    requirement_check_to_bool,
+    simple_validate,
+)
 from .tool_reqs import tool_arg_validator, uses_tool
 
 __all__ = [
+    "ALoraRequirement",
+    "GroundednessRequirement",
+    "ImportRestrictions",
     "JudgeRequest",
+    "LLMaJRequirement",
+    "MatplotlibHeadlessBackend",
+    "NoImportRestrictions",
+    "OutputSizeLimit",
+    "PlotDependenciesAvailable",
+    "PlotFileSaved",
+    "PythonCodeExtraction",
+    "PythonExecutionReq",
+    "PythonSyntaxValid",
     "Requirement",
     "ValidationFn",
     "ValidationResult",
+    "as_markdown_list",
     "avalidate_all",
     "check",
     "default_output_to_bool",
+    "is_markdown_list",
+    "is_markdown_table",
+    "python_code_generation_requirements",
+    "python_plotting_requirements",
     "req",
     "reqify",
+    "requirement_check_to_bool",
     "simple_validate",
     "tool_arg_validator",
     "uses_tool",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
+from ...core.base import CBlock
 from ...core.context import Context
 from ...core.requirement import Requirement, ValidationFn, ValidationResult
+from ._validate import default_output_to_bool
 
 logger = logging.getLogger("mellea")
 
@@ -73,4 +76,75 @@ def simple_validate(
     return validate
 
 
-__all__ = ["check", "req", "reqify", "simple_validate"]
+class LLMaJRequirement(Requirement):
+    """A requirement always checked by asking the model (LLM-as-a-judge), never by an adapter.
+
+    Same as a plain `Requirement` without a `validation_fn`; a given `validation_fn` still
+    wins (it is checked in code). `output_to_bool` reads the judge's answer.
+    """
+
+    use_aloras: bool = False
+
+    def __init__(
+        self,
+        description: str | None = None,
+        validation_fn: ValidationFn | None = None,
+        *,
+        output_to_bool: Callable[[Any], bool] | None = default_output_to_bool,
+        check_only: bool = False,
+        chunking: Any = None,
+    ) -> None:
+        super().__init__(
+            description, validation_fn, output_to_bool=output_to_bool, check_only=check_only
+        )
+        self.chunking = chunking
+
+
+class ALoraRequirement(LLMaJRequirement):
+    """A requirement checked by a requirement-check adapter where the backend has one.
+
+    Adapters (LoRA / aLoRA) are not supported by this implementation's backends, so it is
+    judged like `LLMaJRequirement`, with `requirement_check_to_bool` reading the answer
+    (it understands both an adapter's `{"requirement_likelihood": p}` and a yes/no).
+    """
+
+    def __init__(
+        self,
+        description: str,
+        intrinsic_name: str | None = None,
+        *,
+        adapter_types: tuple[Any, ...] | None = None,
+    ) -> None:
+        super().__init__(description, output_to_bool=requirement_check_to_bool)
+        self.intrinsic_name = intrinsic_name or "requirement-check"
+        self.adapter_types = adapter_types
+        self.use_aloras = True
+
+
+def requirement_check_to_bool(x: CBlock | str) -> bool:
+    """A requirement check's verdict: `{"requirement_likelihood": p}` passes when p > 0.5;
+    otherwise the first yes/no word decides (as `default_output_to_bool`)."""
+    text = str(x.value or "") if isinstance(x, CBlock) else str(x)
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return default_output_to_bool(text)
+    if isinstance(parsed, dict):
+        for key in ("requirement_likelihood", "requirement_check", "score"):
+            value = parsed.get(key)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return float(value) > 0.5
+            if isinstance(value, str):
+                return default_output_to_bool(value)
+    return default_output_to_bool(text)
+
+
+__all__ = [
+    "ALoraRequirement",
+    "LLMaJRequirement",
+    "check",
+    "req",
+    "reqify",
+    "requirement_check_to_bool",
+    "simple_validate",
+]
