@@ -29,8 +29,9 @@ def _by_name() -> dict[str, int]:
 def get_context_length(model_id: str | ModelIdentifier) -> int | None:
     """The context length of a known model, or None if it is not in the catalogue.
 
-    A `ModelIdentifier` with `context_length` set answers directly; otherwise its Hugging
-    Face, then Ollama name is looked up (a string is looked up as given).
+    A `ModelIdentifier` (or any object with an int `context_length`) with the length set
+    answers directly; otherwise its Hugging Face, then Ollama name is looked up (a string
+    is looked up as given). Anything else raises `TypeError`.
     """
     if isinstance(model_id, ModelIdentifier):
         if model_id.context_length is not None:
@@ -38,6 +39,8 @@ def get_context_length(model_id: str | ModelIdentifier) -> int | None:
         names = [model_id.hf_model_name, model_id.ollama_name, model_id.local_name]
     elif isinstance(model_id, str):
         names = [model_id]
+    elif isinstance(getattr(model_id, "context_length", None), int):  # identifier-like object
+        return int(model_id.context_length)
     else:
         raise TypeError(f"model_id must be a str or ModelIdentifier, got {model_id!r}")
     table = _by_name()
