@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .._runtime.portal import get_portal
 from ..core.base import CBlock, Component
 from ..core.errors import (
     BackendError,
@@ -25,7 +26,6 @@ from ..core.errors import (
     MelleaError,
 )
 from ..core.thunk import ModelOutputThunk
-from ..helpers.portal import get_portal
 from ._policy import call_deadline
 from .backend import FormatterBackend
 from .formatter import ChatMessage, iter_thunk_inputs, to_chat_messages

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..helpers.portal import get_portal
+from .._runtime.portal import get_portal
 from ._http_config import Cert, Proxy, Verify, check_headers, proxy_from_env, ssl_context
 from ._policy import KEEPALIVE_S
 

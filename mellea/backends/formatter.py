@@ -16,7 +16,7 @@ ChatMessage = dict[str, Any]
 def render_template(rep: TemplateRepresentation) -> str:
     """Text of a `TemplateRepresentation` (inline Jinja2 template, else its args)."""
     if rep.template is not None:
-        from ..helpers.templating import render
+        from ..formatters.templating import render
 
         return render(rep.template, rep.args)
     lines = []

@@ -1,11 +1,38 @@
-"""mellea's data model: blocks, components, thunks, contexts and the backend protocol.
+"""mellea's data model: blocks, components, thunks, contexts, requirements, the backend
+protocol, errors, and structured logging.
 
-Nothing here does I/O.
+Nothing here talks to a model; it imports nothing of mellea but `mellea._runtime`.
 """
 
-from .backend import Backend
-from .base import CBlock, Component, ComponentParseError, TemplateRepresentation
-from .context import Context, ContextTurn
+from .backend import Backend, BaseModelSubclass, generate_walk
+from .base import (
+    AbstractMelleaTool,
+    AudioBlock,
+    AudioUrlBlock,
+    C,
+    CBlock,
+    Component,
+    ComponentParseError,
+    ComputedModelOutputThunk,
+    Context,
+    ContextTurn,
+    ContextTypeMismatchError,
+    GenerateLog,
+    GenerateType,
+    GenerationMetadata,
+    ImageBlock,
+    ImageUrlBlock,
+    ModelOutputThunk,
+    ModelToolCall,
+    RawProviderResponse,
+    S,
+    Span,
+    TemplateRepresentation,
+    blockify,
+    get_audio_from_component,
+    get_images_from_component,
+    make_image_block,
+)
 from .errors import (
     BackendError,
     BackendProtocolError,
@@ -19,32 +46,69 @@ from .errors import (
     RateLimitedError,
     ToolArgumentsError,
 )
-from .requirement import Requirement, ValidationResult
-from .sampling import SamplingResult
-from .thunk import GenerationMetadata, ModelOutputThunk, ModelToolCall
+from .formatter import Formatter
+from .requirement import (
+    PartialValidationResult,
+    PartialValidationSummary,
+    Requirement,
+    ValidationResult,
+    default_output_to_bool,
+)
+from .sampling import SampleActionType, SamplingResult, SamplingStrategy
+from .utils import MelleaLogger, clear_log_context, log_context, set_log_context
 
 __all__ = [
+    "AbstractMelleaTool",
+    "AudioBlock",
+    "AudioUrlBlock",
     "Backend",
     "BackendError",
     "BackendProtocolError",
     "BackendStatusError",
     "BackendTimeoutError",
     "BackendUnavailableError",
+    "BaseModelSubclass",
+    "C",
     "CBlock",
     "Component",
     "ComponentParseError",
+    "ComputedModelOutputThunk",
     "ConcurrentReadError",
     "Context",
     "ContextTurn",
+    "ContextTypeMismatchError",
+    "Formatter",
+    "GenerateLog",
+    "GenerateType",
     "GenerationCancelled",
     "GenerationMetadata",
+    "ImageBlock",
+    "ImageUrlBlock",
     "InvalidOptionError",
     "MelleaError",
+    "MelleaLogger",
     "ModelOutputThunk",
     "ModelToolCall",
+    "PartialValidationResult",
+    "PartialValidationSummary",
     "RateLimitedError",
+    "RawProviderResponse",
     "Requirement",
+    "S",
+    "SampleActionType",
     "SamplingResult",
+    "SamplingStrategy",
+    "Span",
     "TemplateRepresentation",
+    "ToolArgumentsError",
     "ValidationResult",
+    "blockify",
+    "clear_log_context",
+    "default_output_to_bool",
+    "generate_walk",
+    "get_audio_from_component",
+    "get_images_from_component",
+    "log_context",
+    "make_image_block",
+    "set_log_context",
 ]

@@ -10,8 +10,9 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Literal
 
-from .base import CBlock, Component, TemplateRepresentation
-from .thunk import ModelOutputThunk, ModelToolCall
+from ._blocks import CBlock, Component, TemplateRepresentation
+from .generation import ModelToolCall
+from .thunk import ModelOutputThunk
 
 MessageRole = Literal["system", "user", "assistant", "tool"]
 Role = MessageRole

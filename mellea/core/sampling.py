@@ -1,23 +1,78 @@
-"""`SamplingResult`: what a sampling strategy's loop produced (data only; no I/O).
+"""`SamplingStrategy` (the protocol) and `SamplingResult` (what its loop produced).
 
-Strategies live in `mellea.stdlib.sampling`; this type is in `core` so that thunks,
-sessions and strategies can all refer to it without importing the strategies.
+The strategies themselves live in `mellea.stdlib.sampling`; these types are in `core` so
+that thunks, sessions and strategies can all refer to them without importing the
+strategies.
 """
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .base import CBlock, Component
+from ._blocks import CBlock, Component
+from .requirement import Requirement
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from .backend import Backend
     from .context import Context
-    from .requirement import Requirement, ValidationResult
+    from .requirement import ValidationResult
     from .thunk import ModelOutputThunk
+
+SampleActionType = Component[Any] | CBlock
+"""What a strategy samples: the action (a component or block)."""
 
 Validations = list[tuple["Requirement", "ValidationResult"]]
 """One attempt's validation: `(requirement, result)` pairs, in requirement order."""
+
+
+class SamplingStrategy(abc.ABC):
+    """How a call turns requirements into accepted output (configuration only).
+
+    `sample` generates, validates and maybe repairs until an attempt passes or the budget
+    is spent. A strategy holds no per-call state, so one instance serves concurrent calls.
+    """
+
+    requirements: list[Requirement] | None = None
+    """Requirements this strategy always checks, in addition to the call's."""
+    token_budget: int | None = None
+    """Stop before the next request once the loop has used this many tokens."""
+
+    @abc.abstractmethod
+    async def sample(
+        self,
+        action: SampleActionType,
+        context: Context,
+        backend: Backend,
+        requirements: Sequence[Requirement | str] | None = None,
+        *,
+        validation_ctx: Context | None = None,
+        format: type[BaseModel] | None = None,
+        model_options: dict[str, Any] | None = None,
+        tool_calls: bool = False,
+        run: Any | None = None,
+    ) -> SamplingResult:
+        """Run the loop; `run` is the caller's per-call loop state (stdlib's `SamplingRun`)."""
+
+    def is_trivial(self, requirements: Sequence[Requirement], format: object) -> bool:
+        """True when a single plain generation is all this strategy would do."""
+        return False
+
+    def all_requirements(
+        self, requirements: Sequence[Requirement | str] | None
+    ) -> list[Requirement]:
+        """The call's requirements (strings become judged ones), then the strategy's own."""
+        merged = [Requirement(r) if isinstance(r, str) else r for r in requirements or []]
+        for r in merged:
+            if not isinstance(r, Requirement):
+                raise TypeError(f"a requirement is a str or Requirement, not {type(r).__name__}")
+        for r in self.requirements or []:
+            if all(r is not other for other in merged):
+                merged.append(r)
+        return merged
 
 
 class SamplingResult(CBlock):
@@ -94,4 +149,4 @@ def _pick(items: list[Any], index: int) -> Any:
     return items[index]
 
 
-__all__ = ["SamplingResult", "Validations"]
+__all__ = ["SampleActionType", "SamplingResult", "SamplingStrategy", "Validations"]

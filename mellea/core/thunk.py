@@ -16,13 +16,21 @@ import asyncio
 import enum
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Protocol
 
-from .base import CBlock, Component, S
+from .._runtime.portal import refuse_blocking_on_portal
+from .._runtime.waiters import Waiter, wake
+from ._blocks import CBlock, Component, S
 from .errors import ConcurrentReadError, GenerationCancelled, MelleaError
+from .generation import (
+    GenerateLog,
+    GenerationMetadata,
+    ModelToolCall,
+    RawProviderResponse,
+    settled_log,
+)
 
 if TYPE_CHECKING:
     from typing import Self
@@ -40,62 +48,11 @@ class GenerationHandle(Protocol):
         """Return once the generation has really stopped (awaitable from any loop)."""
 
 
-@dataclass
-class GenerationMetadata:
-    """What the backend reported about a generation."""
-
-    usage: dict[str, int] | None = None
-    """`prompt_tokens`, `completion_tokens`, `total_tokens` (OpenAI naming)."""
-    model: str | None = None
-    provider: str | None = None
-    ttfb_ms: float | None = None
-    """Time to the first streamed chunk, in milliseconds (streaming only)."""
-    streaming: bool = False
-    finish_reasons: list[str] | None = None
-    response_id: str | None = None
-    attempts: int = 1
-    """How many HTTP attempts the call took (>1 after retries)."""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class ModelToolCall:
-    """A tool call the model asked for: `name`, the Python callable, parsed `args`."""
-
-    name: str
-    func: Callable[..., Any] | None
-    args: dict[str, Any]
-    call_id: str | None = None
-
-    def call_func(self) -> Any:
-        """Run the tool with the model's arguments."""
-        if self.func is None:
-            raise LookupError(f"no tool named {self.name!r} was offered to the model")
-        return self.func(**self.args)
-
-
 class _State(enum.Enum):
     PENDING = "pending"
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
-
-
-# A reader waiting for news: its loop, its future, and the thread running that loop.
-_Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]", int]
-
-
-def _set_pending(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)
-
-
-def _wake(waiter: _Waiter) -> None:
-    loop, fut, thread_id = waiter
-    if thread_id == threading.get_ident():
-        _set_pending(fut)
-    elif not loop.is_closed():
-        loop.call_soon_threadsafe(_set_pending, fut)
 
 
 class ModelOutputThunk(CBlock, Generic[S]):
@@ -129,14 +86,19 @@ class ModelOutputThunk(CBlock, Generic[S]):
         self.parsed_repr: S | None = parsed_repr
         self.tool_calls: dict[str, ModelToolCall] | None = tool_calls
         self.generation = GenerationMetadata()
+        self.raw = RawProviderResponse()
+        """The provider's own response, when the backend keeps it."""
+        self.thinking: str | None = None
+        """The model's reasoning trace, when the engine returns it separately."""
+        self._generate_log: GenerateLog | None = None
         self._state = _State.PENDING if value is None else _State.DONE
         self._parts: list[str] = [value] if value else []
         self._error: MelleaError | None = None
         self._lock = threading.Lock()
         self._read_idx = 0
         self._reader: asyncio.Task[Any] | None = None
-        self._stream_waiter: _Waiter | None = None
-        self._done_waiters: list[_Waiter] = []
+        self._stream_waiter: Waiter | None = None
+        self._done_waiters: list[Waiter] = []
         self._done_event: threading.Event | None = None
         self._handle: GenerationHandle | None = None
         # What produced it (for last_prompt(), repair loops and debugging).
@@ -179,6 +141,21 @@ class ModelOutputThunk(CBlock, Generic[S]):
     def is_cancelled(self) -> bool:
         """True if the generation was cancelled before it finished."""
         return self._state is _State.CANCELLED
+
+    @property
+    def cancelled(self) -> bool:
+        """True if the generation was cancelled before it finished (`is_cancelled()`)."""
+        return self._state is _State.CANCELLED
+
+    @property
+    def generate_log(self) -> GenerateLog | None:
+        """How this thunk was generated (prompt as sent, backend, options, output, action).
+
+        Recorded when the generation settles; the backend may add its own details. The
+        same object every time, so marks such as `is_final_result` stick. None for a
+        thunk no backend produced.
+        """
+        return self._generate_log
 
     async def avalue(self) -> str:
         """Wait for the generation and return the full text."""
@@ -235,8 +212,7 @@ class ModelOutputThunk(CBlock, Generic[S]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._state is _State.PENDING:
-            await self.acancel()
+        await self.aclose()
 
     def __str__(self) -> str:
         if self._state is _State.PENDING:
@@ -257,17 +233,46 @@ class ModelOutputThunk(CBlock, Generic[S]):
         """
         if self._state is not _State.PENDING:
             return False
+        return self._cancel_with(GenerationCancelled("the generation was cancelled"))
+
+    def _cancel_with(self, error: GenerationCancelled) -> bool:
         handle = self._handle
-        self._fail(GenerationCancelled("the generation was cancelled"), cancelled=True)
+        settled = self._fail(error, cancelled=True)
         if handle is not None:
             handle.cancel()
-        return True
+        return settled
 
     async def acancel(self) -> None:
         """Stop the generation and wait until it has really stopped (request aborted)."""
         self.cancel()
         if self._handle is not None:
             await self._handle.wait_stopped()
+
+    async def cancel_generation(self, error: Exception | None = None) -> None:
+        """Stop the generation and wait until it has stopped; `error` is the reason.
+
+        Like `acancel()`; the thunk's `error` is a `GenerationCancelled` whose
+        `__cause__` is `error` (for example the streaming requirement that failed), and
+        `partial_value` keeps the text produced so far. A no-op on a settled thunk.
+        """
+        if self._state is not _State.PENDING:
+            return
+        cancelled = GenerationCancelled(
+            "the generation was cancelled" + (f": {error}" if error is not None else "")
+        )
+        cancelled.__cause__ = error
+        self._cancel_with(cancelled)
+        if self._handle is not None:
+            await self._handle.wait_stopped()
+
+    async def aclose(self) -> None:
+        """Cancel the generation if it is still running (what `async with mot:` does on exit).
+
+        Safe after the thunk finished and safe to call twice: use it after abandoning an
+        `async for delta in mot` loop without `async with`.
+        """
+        if self._state is _State.PENDING:
+            await self.acancel()
 
     # ----- producer side (backends, strategies) -----------------------------------
 
@@ -286,7 +291,7 @@ class ModelOutputThunk(CBlock, Generic[S]):
             self._parts.append(delta)
             waiter, self._stream_waiter = self._stream_waiter, None
         if waiter is not None:
-            _wake(waiter)
+            wake(waiter)
 
     def _resolve(self, parsed_repr: Any = None) -> bool:
         """Mark the generation complete: the value is the text fed so far."""
@@ -298,6 +303,7 @@ class ModelOutputThunk(CBlock, Generic[S]):
                 self.parsed_repr = parsed_repr
             self._state = _State.DONE
             waiters = self._take_waiters()
+        self._record_log()
         self._wake_all(waiters)
         return True
 
@@ -311,12 +317,17 @@ class ModelOutputThunk(CBlock, Generic[S]):
             self._error = error
             self._state = _State.CANCELLED if cancelled else _State.FAILED
             waiters = self._take_waiters()
+        self._record_log()
         self._wake_all(waiters)
         return True
 
     # ----- internals ---------------------------------------------------------------
 
-    def _take_waiters(self) -> list[_Waiter]:
+    def _record_log(self) -> None:
+        if self._action is not None or self._prompt is not None:  # a backend's generation
+            self._generate_log = settled_log(self)
+
+    def _take_waiters(self) -> list[Waiter]:
         waiters = self._done_waiters
         self._done_waiters = []
         if self._stream_waiter is not None:
@@ -324,9 +335,9 @@ class ModelOutputThunk(CBlock, Generic[S]):
             self._stream_waiter = None
         return waiters
 
-    def _wake_all(self, waiters: list[_Waiter]) -> None:
+    def _wake_all(self, waiters: list[Waiter]) -> None:
         for waiter in waiters:
-            _wake(waiter)
+            wake(waiter)
         if self._done_event is not None:
             self._done_event.set()
 
@@ -376,7 +387,7 @@ class ModelOutputThunk(CBlock, Generic[S]):
             if self._done_event is None:
                 self._done_event = threading.Event()
             event = self._done_event
-        _ensure_not_on_io_thread()
+        refuse_blocking_on_portal()
         event.wait()
 
     def _settled_value(self) -> str:
@@ -387,20 +398,6 @@ class ModelOutputThunk(CBlock, Generic[S]):
     def _raised_error(self) -> MelleaError:
         assert self._error is not None
         return self._error
-
-
-_io_thread_check: Callable[[], None] | None = None
-
-
-def set_io_thread_check(check: Callable[[], None]) -> None:
-    """Install the check that refuses to block mellea's own I/O thread (set by the portal)."""
-    global _io_thread_check
-    _io_thread_check = check
-
-
-def _ensure_not_on_io_thread() -> None:
-    if _io_thread_check is not None:
-        _io_thread_check()
 
 
 __all__ = ["GenerationHandle", "GenerationMetadata", "ModelOutputThunk", "ModelToolCall"]

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ...core.base import CBlock, Component
 from ...core.message import Message
 from ...core.requirement import Requirement
-from ...core.sampling import SamplingResult, Validations
+from ...core.sampling import SamplingResult, SamplingStrategy, Validations
 from ...core.thunk import ModelOutputThunk
 from ..components.instruction import Instruction
 from ..context import ChatContext, SimpleContext
@@ -38,62 +38,24 @@ if TYPE_CHECKING:
     from ...core.context import Context
 
 
-class SamplingStrategy(abc.ABC):
-    """How a call turns requirements into accepted output (configuration only)."""
+def new_run(
+    strategy: SamplingStrategy,
+    run: SamplingRun | None,
+    backend: Backend,
+    format: type[BaseModel] | None,
+    model_options: dict[str, Any] | None,
+    tool_calls: bool,
+) -> SamplingRun:
+    """`run`, or a fresh one when `strategy.sample()` is called directly."""
+    if run is not None:
+        return run
+    from ...backends.model_options import ModelOption
 
-    requirements: list[Requirement] | None = None
-    """Requirements this strategy always checks, in addition to the call's."""
-    token_budget: int | None = None
-    """Stop before the next request once the loop has used this many tokens."""
-
-    @abc.abstractmethod
-    async def sample(
-        self,
-        action: Component[Any] | CBlock,
-        context: Context,
-        backend: Backend,
-        requirements: Sequence[Requirement | str] | None = None,
-        *,
-        validation_ctx: Context | None = None,
-        format: type[BaseModel] | None = None,
-        model_options: dict[str, Any] | None = None,
-        tool_calls: bool = False,
-        run: SamplingRun | None = None,
-    ) -> SamplingResult:
-        """Generate, validate and (maybe) repair until done; every request goes via `run`."""
-
-    def is_trivial(self, requirements: Sequence[Requirement], format: object) -> bool:
-        """True when a single plain generation is all this strategy would do."""
-        return False
-
-    def all_requirements(
-        self, requirements: Sequence[Requirement | str] | None
-    ) -> list[Requirement]:
-        """The call's requirements followed by the strategy's own (each once)."""
-        merged = [reqify(r) for r in requirements or []]
-        for r in self.requirements or []:
-            if all(r is not other for other in merged):
-                merged.append(r)
-        return merged
-
-    def new_run(
-        self,
-        run: SamplingRun | None,
-        backend: Backend,
-        format: type[BaseModel] | None,
-        model_options: dict[str, Any] | None,
-        tool_calls: bool,
-    ) -> SamplingRun:
-        """`run`, or a fresh one when `sample()` is called directly."""
-        if run is not None:
-            return run
-        from ...backends.model_options import ModelOption
-
-        options = {**backend.model_options, **(model_options or {})}
-        return SamplingRun(
-            backend, format=format, model_options=model_options, tool_calls=tool_calls,
-            token_budget=self.token_budget, timeout=options.get(ModelOption.TIMEOUT),
-        )  # fmt: skip
+    options = {**backend.model_options, **(model_options or {})}
+    return SamplingRun(
+        backend, format=format, model_options=model_options, tool_calls=tool_calls,
+        token_budget=strategy.token_budget, timeout=options.get(ModelOption.TIMEOUT),
+    )  # fmt: skip
 
 
 def _check_budget(loop_budget: int, token_budget: int | None) -> None:
@@ -170,7 +132,7 @@ class BaseSamplingStrategy(SamplingStrategy):
         tool_calls: bool = False,
         run: SamplingRun | None = None,
     ) -> SamplingResult:
-        run = self.new_run(run, backend, format, model_options, tool_calls)
+        run = new_run(self, run, backend, format, model_options, tool_calls)
         reqs = self.all_requirements(requirements)
         next_action, next_ctx = action, context
         for i in range(self.loop_budget):

@@ -32,6 +32,8 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..._runtime.waiters import Waiter as _Waiter
+from ..._runtime.waiters import wake as _wake
 from ...backends.model_options import ModelOption
 from ...core.base import CBlock, Component
 from ...core.errors import (
@@ -42,7 +44,7 @@ from ...core.errors import (
 )
 from ...core.requirement import Requirement
 from ...core.sampling import SamplingResult
-from ...core.thunk import ModelOutputThunk, _Waiter, _wake
+from ...core.thunk import ModelOutputThunk
 from ...helpers.portal import get_portal
 from .base import RejectionSamplingStrategy, SamplingStrategy
 from .run import SamplingRun

@@ -25,7 +25,7 @@ from ...core.base import CBlock, Component
 from ...core.requirement import Requirement
 from ...core.sampling import SamplingResult
 from ..requirements.requirement import reqify
-from .base import SamplingStrategy, _check_budget
+from .base import SamplingStrategy, _check_budget, new_run
 from .run import Attempt, SamplingRun
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ class ParallelSamplingStrategy(SamplingStrategy):
         tool_calls: bool = False,
         run: SamplingRun | None = None,
     ) -> SamplingResult:
-        run = self.new_run(run, backend, format, model_options, tool_calls)
+        run = new_run(self, run, backend, format, model_options, tool_calls)
         reqs = self.all_requirements(requirements)
         winner = await self.race(run, action, context, reqs, validation_ctx, self._decide)
         return self.all_attempts_in(run, winner)

@@ -1,0 +1,1 @@
+"""Formatters: how components become prompt text and chat messages."""
