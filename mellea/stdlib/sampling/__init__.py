@@ -9,11 +9,15 @@ await thunk.avalue()              # the selected attempt's text
 thunk.sampling_result.success     # did an attempt pass every requirement?
 ```
 Sequential: `RejectionSamplingStrategy` (the default, `loop_budget=2`),
-`RepairTemplateStrategy`, `MultiTurnStrategy`, or your own `BaseSamplingStrategy`.
-Parallel: `BestOfNSamplingStrategy`, `MajorityVotingStrategy`, and in
-`mellea.stdlib.sampling.majority_voting` `MajorityVotingStrategyForMath` and
-`MBRDRougeLStrategy`. What a strategy-run thunk streams, and where the attempts are:
-see `mellea.stdlib.sampling.lazy`.
+`RepairTemplateStrategy`, `MultiTurnStrategy`, `ModelFriendlyRepairStrategy` (repair
+feedback a model can act on), `SOFAISamplingStrategy` (a fast solver, then a slow one),
+`BudgetForcingSamplingStrategy` (thinking and answer token budgets), or your own
+`BaseSamplingStrategy`. Parallel: `BestOfNSamplingStrategy`, `MajorityVotingStrategy`,
+`MajorityVotingStrategyForMath`, `MBRDRougeLStrategy` (override `compare_strings` on a
+`BaseMBRDSampling` for your own). Presets (`SamplingPreset`): requirements and a
+strategy that go together (`python_code_generation_sampling`,
+`python_plotting_sampling`). What a strategy-run thunk streams, and where the attempts
+are: see `mellea.stdlib.sampling.lazy`.
 """
 
 from ...core.sampling import SamplingResult
@@ -24,20 +28,35 @@ from .base import (
     RepairTemplateStrategy,
     SamplingStrategy,
 )
+from .budget_forcing import BudgetForcingSamplingStrategy
+from .feedback import ModelFriendlyFeedbackFormatter, ModelFriendlyRepairStrategy
 from .lazy import SampledThunk
+from .majority_voting import BaseMBRDSampling, MajorityVotingStrategyForMath, MBRDRougeLStrategy
 from .parallel import BestOfNSamplingStrategy, BestofNSamplingStrategy, MajorityVotingStrategy
+from .presets import SamplingPreset, python_code_generation_sampling, python_plotting_sampling
 from .run import SamplingRun
+from .sofai import SOFAISamplingStrategy
 
 __all__ = [
+    "BaseMBRDSampling",
     "BaseSamplingStrategy",
     "BestOfNSamplingStrategy",
     "BestofNSamplingStrategy",
+    "BudgetForcingSamplingStrategy",
+    "MBRDRougeLStrategy",
     "MajorityVotingStrategy",
+    "MajorityVotingStrategyForMath",
+    "ModelFriendlyFeedbackFormatter",
+    "ModelFriendlyRepairStrategy",
     "MultiTurnStrategy",
     "RejectionSamplingStrategy",
     "RepairTemplateStrategy",
+    "SOFAISamplingStrategy",
     "SampledThunk",
+    "SamplingPreset",
     "SamplingResult",
     "SamplingRun",
     "SamplingStrategy",
+    "python_code_generation_sampling",
+    "python_plotting_sampling",
 ]

@@ -84,11 +84,17 @@ class BaseSamplingStrategy(SamplingStrategy):
         self,
         *,
         loop_budget: int = 1,
+        concurrency_budget: int = 1,
         requirements: Sequence[Requirement | str] | None = None,
         token_budget: int | None = None,
     ) -> None:
         _check_budget(loop_budget, token_budget)
+        if not isinstance(concurrency_budget, int) or concurrency_budget < 1:
+            raise ValueError(f"concurrency_budget must be an int >= 1, got {concurrency_budget!r}")
         self.loop_budget = loop_budget
+        self.concurrency_budget = concurrency_budget
+        """Kept for compatibility: attempts of a repair loop depend on each other, so they
+        run one after another (the parallel strategies run samples concurrently)."""
         self.requirements = [reqify(r) for r in requirements] if requirements else None
         self.token_budget = token_budget
 
@@ -130,8 +136,10 @@ class BaseSamplingStrategy(SamplingStrategy):
         format: type[BaseModel] | None = None,
         model_options: dict[str, Any] | None = None,
         tool_calls: bool = False,
+        show_progress: bool = True,
         run: SamplingRun | None = None,
     ) -> SamplingResult:
+        """The loop; `show_progress` is accepted for compatibility (progress is logged)."""
         run = new_run(self, run, backend, format, model_options, tool_calls)
         reqs = self.all_requirements(requirements)
         next_action, next_ctx = action, context

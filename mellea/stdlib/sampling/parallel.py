@@ -64,6 +64,7 @@ class ParallelSamplingStrategy(SamplingStrategy):
         format: type[BaseModel] | None = None,
         model_options: dict[str, Any] | None = None,
         tool_calls: bool = False,
+        show_progress: bool = True,
         run: SamplingRun | None = None,
     ) -> SamplingResult:
         run = new_run(self, run, backend, format, model_options, tool_calls)

@@ -86,6 +86,8 @@ class SamplingRun:
         self.validated: list[Attempt] = []
         """Attempts whose validation finished, in the order it finished."""
         self.judges: list[ModelOutputThunk[Any]] = []
+        self.auxiliary: list[ModelOutputThunk[Any]] = []
+        """Requests a strategy makes besides attempts and judges (e.g. a thinking phase)."""
         self._on_attempt = on_attempt
         self._parse_requirement: Requirement | None = None
 
@@ -94,7 +96,7 @@ class SamplingRun:
     def usage(self) -> dict[str, int]:
         """Tokens reported so far by every attempt and judge of this run."""
         total = dict.fromkeys(_USAGE_KEYS, 0)
-        for mot in [a.mot for a in self.started] + self.judges:
+        for mot in [a.mot for a in self.started] + self.judges + self.auxiliary:
             for key, value in (mot.generation.usage or {}).items():
                 if key in total and isinstance(value, int):
                     total[key] += value
@@ -126,14 +128,28 @@ class SamplingRun:
     # ----- attempts -----------------------------------------------------------------------
 
     async def generate(
-        self, action: Component[Any] | CBlock, ctx: Context, *, seed_offset: int = 0
+        self,
+        action: Component[Any] | CBlock,
+        ctx: Context,
+        *,
+        seed_offset: int = 0,
+        backend: Backend | None = None,
     ) -> Attempt:
-        """Start one attempt (returns at once; the generation runs in the background)."""
-        mot, new_ctx = await self.backend.generate_from_context(
+        """Start one attempt (returns at once; the generation runs in the background).
+
+        `backend` overrides the run's (SOFAI's fast and slow solvers).
+        """
+        mot, new_ctx = await (backend or self.backend).generate_from_context(
             action, ctx, format=self.format, model_options=self.request_options(seed_offset),
             tool_calls=self.tool_calls,
         )  # fmt: skip
-        attempt = Attempt(action, mot, new_ctx)
+        return self.add_attempt(action, mot, new_ctx)
+
+    def add_attempt(
+        self, action: Component[Any] | CBlock, mot: ModelOutputThunk[Any], ctx: Context
+    ) -> Attempt:
+        """Record an attempt a strategy generated itself (budget forcing's answer)."""
+        attempt = Attempt(action, mot, ctx)
         self.started.append(attempt)
         if self._on_attempt is not None:
             self._on_attempt(mot)
@@ -144,17 +160,20 @@ class SamplingRun:
         attempt: Attempt,
         requirements: Sequence[Requirement],
         validation_ctx: Context | None = None,
+        *,
+        judge: Backend | None = None,
     ) -> Validations:
         """Wait for the attempt, then check every requirement on it (concurrently).
 
         A `format=` or a component parse failure is an implicit first requirement.
+        `judge` asks another backend than the run's for LLM-judged requirements.
         Raises the attempt's own error if its generation failed.
         """
         await attempt.mot.avalue()
         ctx = attempt.ctx
         if validation_ctx is not None:
             ctx = validation_ctx.add(attempt.action).add(attempt.mot)
-        results = await asyncio.gather(*(self._check(r, ctx) for r in requirements))
+        results = await asyncio.gather(*(self._check(r, ctx, judge) for r in requirements))
         validations: Validations = list(zip(requirements, results, strict=True))
         parse = self._parse_check(attempt, ctx)
         if parse is not None:
@@ -163,14 +182,16 @@ class SamplingRun:
         self.validated.append(attempt)
         return validations
 
-    async def _check(self, requirement: Requirement, ctx: Context) -> ValidationResult:
+    async def _check(
+        self, requirement: Requirement, ctx: Context, judge: Backend | None = None
+    ) -> ValidationResult:
         asks_model = requirement.validation_fn is None
         if asks_model and not self.can_request():
             return ValidationResult(
                 False, reason="not checked: the token budget is spent", context=ctx
             )
         options = self.request_options() if asks_model else dict(self.model_options)
-        result = await requirement.validate(self.backend, ctx, model_options=options)
+        result = await requirement.validate(judge or self.backend, ctx, model_options=options)
         if result.thunk is not None:
             self.judges.append(result.thunk)
         return result
@@ -211,7 +232,7 @@ class SamplingRun:
         """Cancel every generation of this run still running (except `keep`'s)."""
         kept = {id(a.mot) for a in keep}
         cancelled = []
-        for mot in [a.mot for a in self.started] + self.judges:
+        for mot in [a.mot for a in self.started] + self.judges + self.auxiliary:
             if id(mot) not in kept and mot.cancel():
                 cancelled.append(mot)
         return cancelled
