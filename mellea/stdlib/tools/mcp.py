@@ -189,8 +189,9 @@ class MCPToolSpec:
         schema = dict(self.input_schema or {"type": "object", "properties": {}})
         schema.setdefault("type", "object")
         return _MCPTool(
-            self.name, _MCPCall(self.connection, self._server_name), self.description, schema
-        )
+            self.name, _MCPCall(self.connection, self._server_name),
+            description=self.description, parameters=schema,
+        )  # fmt: skip
 
     def __repr__(self) -> str:
         return f"MCPToolSpec({self.name!r}, transport={self.connection.get('transport')!r})"
