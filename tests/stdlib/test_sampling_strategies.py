@@ -215,6 +215,9 @@ async def test_compare_strings_is_the_voting_hook(loopback: LoopbackServer) -> N
     assert math.compare_strings("The answer is 391.", "17*23 = 391.0") == 1.0
     assert math.compare_strings("x = 3/4", "0.7") == 0.0
     assert MajorityVotingStrategyForMath(float_rounding=2).compare_strings("1/3", "0.33") == 1.0
+    assert math.compare_strings("\\boxed{50\\%}", "0.5") == 1.0
+    assert math.compare_strings("\\boxed{3.91e2}", "1,564/4") == 1.0
+    assert math.compare_strings("\\boxed{10}", "\\boxed{12}") == 0.0
 
 
 async def test_math_vote_stops_at_a_majority_and_cancels_the_rest(loopback: LoopbackServer) -> None:

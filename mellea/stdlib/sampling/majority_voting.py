@@ -13,8 +13,17 @@ requirements it passed (`maybe_apply_weighted`).
   — cancelling the samples still running — once one answer holds a strict majority.
 
 Both keep the parallel strategies' properties: lazy, stateless, losers cancelled, usage
-summed (see `parallel.py`). The comparison is hand-written and dependency-free; see
-`math_answer` for what it understands.
+summed (see `parallel.py`).
+
+Why the math comparison is hand-written (measured on 18 answer pairs: numbers, LaTeX
+fractions, percents, roots, sets, intervals, polynomials): `math-verify` (HF, on
+sympy) judged 16 right, `math_answer` 12 — but each comparison cost 32 ms against
+75 µs, it brings sympy (80 MB), and its timeouts use SIGALRM, which works only on the
+main thread. The vote is decided on mellea's I/O thread, where a slow or hanging sympy
+simplification would stall every generation in flight. So the default covers what
+numeric answers need (boxed, fractions, decimals, percents, scientific notation) with
+no dependency; for symbolic answers, override `compare_strings` (for instance with
+`math_verify.verify` run in a process pool).
 """
 
 from __future__ import annotations
@@ -29,29 +38,31 @@ from .run import Attempt
 
 _BOXED = re.compile(r"\\boxed\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
 _FRAC = re.compile(r"\\[dt]?frac\s*\{\s*(-?[\d.]+)\s*\}\s*\{\s*(-?[\d.]+)\s*\}")
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:\s*/\s*\d+)?|-?\.\d+")
+_NUMBER = re.compile(
+    r"(-?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?)(?:\s*/\s*(\d+))?(\s*\\?%)?"
+)
 
 
 def math_answer(text: str, float_rounding: int = 6) -> Hashable:
     """The final answer of a worked solution, canonicalised for comparison.
 
     The last `\\boxed{...}` (else the whole text); in it, LaTeX fractions become `a/b`;
-    the last number is the answer, as an exact `Fraction` (`391`, `391.0`, `1,564/4` and
-    `\\frac{782}{2}` agree; decimals rounded to `float_rounding` places). Without a
-    number, the whitespace- and case-normalised text.
+    the last number is the answer, as an exact `Fraction` (`391`, `391.0`, `3.91e2`,
+    `1,564/4` and `\\frac{782}{2}` agree, `50\\%` is `0.5`; rounded to `float_rounding`
+    places). Without a number, the whitespace- and case-normalised text.
     """
     boxed = _BOXED.findall(text)
     candidate = boxed[-1] if boxed else text
     candidate = _FRAC.sub(r"\1/\2", candidate).replace("\\left", "").replace("\\right", "")
     numbers = _NUMBER.findall(candidate)
     if numbers:
-        raw = numbers[-1].replace(",", "").replace(" ", "")
+        top, bottom, percent = numbers[-1]
         try:
-            if "/" in raw:
-                top, bottom = raw.split("/")
-                value = Fraction(top) / Fraction(bottom)
-            else:
-                value = Fraction(raw)
+            value = Fraction(top.replace(",", ""))
+            if bottom:
+                value /= Fraction(bottom)
+            if percent:
+                value /= 100
             return round(value, float_rounding)
         except (ValueError, ZeroDivisionError):
             pass
