@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - the docs page writes a multiplication sign
 """The inference-time-scaling page's programs, run unchanged against the loopback server.
 
 `start_session()` (and `OllamaModelBackend()`) find the loopback through OLLAMA_HOST.

@@ -87,4 +87,4 @@ async def test_mcp_server_page_example(
     body = loopback.stats().for_path("/api/chat")[0].body
     assert body["model"] == "granite4:micro-h" and body["options"]["num_predict"] == 15
     greeting = await server.read_resource("greeting://Ada")
-    assert list(greeting)[0].content == "Hello, Ada!"
+    assert next(iter(greeting)).content == "Hello, Ada!"
