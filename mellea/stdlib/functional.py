@@ -2,21 +2,27 @@
 
 Each function takes a context and returns the result with the *new* context; nothing is
 stored anywhere. `MelleaSession` is a thin stateful layer over these. The `a*` functions
-are the implementation; the sync ones run them on mellea's I/O loop.
+are the implementation; the sync ones run them on mellea's I/O loop and wait.
+
+The returned context is of the same type as the one given; a strategy or backend that
+returns another kind raises `ContextTypeMismatchError` unless
+`allow_context_type_change=True`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from ..core.base import CBlock, Component
+from ..core.context import Context, ContextTypeMismatchError
 from ..core.errors import InvalidOptionError
-from ..core.message import Message, Role
+from ..core.message import Document, Message, MessageRole
 from ..core.requirement import Requirement, ValidationResult
 from ..core.sampling import SamplingResult
 from ..core.thunk import ModelOutputThunk
 from ..helpers.portal import run_sync
+from ._messages import chat_message, image_blocks, reply_message
 from .components.instruction import Instruction
 from .requirements import avalidate_all
 from .sampling.lazy import asample, sampling_strategy
@@ -25,7 +31,9 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from ..core.backend import Backend
-    from ..core.context import Context
+
+ContextT = TypeVar("ContextT", bound=Context)
+"""The context type a call is given, and returns."""
 
 
 class _Unset:
@@ -42,9 +50,33 @@ def _check_action(action: object) -> None:
         raise TypeError(f"act() takes a Component or CBlock, got {type(action).__name__}")
 
 
+def check_context_type(given: Context, returned: Context, allowed: bool) -> None:
+    """Raise `ContextTypeMismatchError` if `returned` is not of `given`'s type."""
+    if not allowed and type(returned) is not type(given):
+        raise ContextTypeMismatchError(type(given), type(returned))
+
+
+@overload
+async def aact(
+    action: Component[Any] | CBlock, context: ContextT, backend: Backend, *,
+    requirements: Sequence[Requirement | str] | None = ..., strategy: Any = ...,
+    return_sampling_results: Literal[False] = ..., format: type[BaseModel] | None = ...,
+    model_options: Mapping[str, Any] | None = ..., tool_calls: bool = ...,
+    silence_context_type_warning: bool = ..., allow_context_type_change: bool = ...,
+    await_result: bool = ...,
+) -> tuple[ModelOutputThunk[Any], ContextT]: ...  # fmt: skip
+@overload
+async def aact(
+    action: Component[Any] | CBlock, context: ContextT, backend: Backend, *,
+    requirements: Sequence[Requirement | str] | None = ..., strategy: Any = ...,
+    return_sampling_results: Literal[True], format: type[BaseModel] | None = ...,
+    model_options: Mapping[str, Any] | None = ..., tool_calls: bool = ...,
+    silence_context_type_warning: bool = ..., allow_context_type_change: bool = ...,
+    await_result: bool = ...,
+) -> tuple[SamplingResult, ContextT]: ...  # fmt: skip
 async def aact(
     action: Component[Any] | CBlock,
-    context: Context,
+    context: ContextT,
     backend: Backend,
     *,
     requirements: Sequence[Requirement | str] | None = None,
@@ -53,15 +85,19 @@ async def aact(
     format: type[BaseModel] | None = None,
     model_options: Mapping[str, Any] | None = None,
     tool_calls: bool = False,
+    silence_context_type_warning: bool = False,
+    allow_context_type_change: bool = False,
     await_result: bool = False,
-) -> tuple[ModelOutputThunk[Any] | SamplingResult, Context]:
+) -> tuple[ModelOutputThunk[Any] | SamplingResult, ContextT]:
     """Start `action` on `backend` given `context`; returns (thunk, new context) at once.
 
     The thunk is uncomputed unless `await_result=True`. With requirements or `format=`,
     a strategy (default `RejectionSamplingStrategy(loop_budget=2)`) runs the
     sample/validate/repair loop in the background behind the returned thunk (see
     `mellea.stdlib.sampling.lazy`); `return_sampling_results=True` waits for the loop and
-    returns its `SamplingResult` instead.
+    returns its `SamplingResult` instead. (`silence_context_type_warning` is accepted for
+    compatibility: the stale-context warning is the session's, logged only when requests
+    on a history-carrying context really overlap.)
     """
     _check_action(action)
     sampler = sampling_strategy(
@@ -69,40 +105,71 @@ async def aact(
         format=format, return_results=return_sampling_results,
     )  # fmt: skip
     if sampler is not None:
-        return await asample(
+        result, new_ctx = await asample(
             sampler, action, context, backend, requirements=requirements,
             return_sampling_results=return_sampling_results, format=format,
             model_options=model_options, tool_calls=tool_calls, await_result=await_result,
         )  # fmt: skip
+        contexts = result.sample_contexts if isinstance(result, SamplingResult) else None
+        for ctx in [new_ctx, *(contexts or [])]:
+            check_context_type(context, ctx, allow_context_type_change)
+        return result, new_ctx  # type: ignore[return-value]  # checked just above
     mot, new_ctx = await backend.generate_from_context(
         action, context, format=format, model_options=dict(model_options or {}),
         tool_calls=tool_calls,
     )  # fmt: skip
+    check_context_type(context, new_ctx, allow_context_type_change)
     if await_result:
         await mot.avalue()
-    return mot, new_ctx
+    return mot, new_ctx  # type: ignore[return-value]  # checked just above
 
 
+@overload
+async def ainstruct(
+    description: str, context: ContextT, backend: Backend, *, images: Sequence[Any] | None = ...,
+    audio: Sequence[Any] | None = ..., requirements: Sequence[Requirement | str] | None = ...,
+    icl_examples: Sequence[str | CBlock] | None = ...,
+    grounding_context: Mapping[str, str | CBlock | Component[Any]] | None = ...,
+    user_variables: Mapping[str, Any] | None = ..., prefix: str | CBlock | None = ...,
+    output_prefix: str | CBlock | None = ..., strategy: Any = ...,
+    return_sampling_results: Literal[False] = ..., format: type[BaseModel] | None = ...,
+    model_options: Mapping[str, Any] | None = ..., tool_calls: bool = ...,
+    allow_context_type_change: bool = ..., await_result: bool = ...,
+) -> tuple[ModelOutputThunk[Any], ContextT]: ...  # fmt: skip
+@overload
+async def ainstruct(
+    description: str, context: ContextT, backend: Backend, *, images: Sequence[Any] | None = ...,
+    audio: Sequence[Any] | None = ..., requirements: Sequence[Requirement | str] | None = ...,
+    icl_examples: Sequence[str | CBlock] | None = ...,
+    grounding_context: Mapping[str, str | CBlock | Component[Any]] | None = ...,
+    user_variables: Mapping[str, Any] | None = ..., prefix: str | CBlock | None = ...,
+    output_prefix: str | CBlock | None = ..., strategy: Any = ...,
+    return_sampling_results: Literal[True], format: type[BaseModel] | None = ...,
+    model_options: Mapping[str, Any] | None = ..., tool_calls: bool = ...,
+    allow_context_type_change: bool = ..., await_result: bool = ...,
+) -> tuple[SamplingResult, ContextT]: ...  # fmt: skip
 async def ainstruct(
     description: str,
-    context: Context,
+    context: ContextT,
     backend: Backend,
     *,
+    images: Sequence[Any] | None = None,
+    audio: Sequence[Any] | None = None,
     requirements: Sequence[Requirement | str] | None = None,
     icl_examples: Sequence[str | CBlock] | None = None,
     grounding_context: Mapping[str, str | CBlock | Component[Any]] | None = None,
     user_variables: Mapping[str, Any] | None = None,
     prefix: str | CBlock | None = None,
     output_prefix: str | CBlock | None = None,
-    images: list[Any] | None = None,
     strategy: Any = UNSET,
     return_sampling_results: bool = False,
     format: type[BaseModel] | None = None,
     model_options: Mapping[str, Any] | None = None,
     tool_calls: bool = False,
+    allow_context_type_change: bool = False,
     await_result: bool = False,
-) -> tuple[ModelOutputThunk[Any] | SamplingResult, Context]:
-    """Build an `Instruction` and `aact` it."""
+) -> tuple[ModelOutputThunk[Any] | SamplingResult, ContextT]:
+    """Build an `Instruction` and `aact` it (images may be blocks or PIL images)."""
     if not isinstance(description, str | CBlock):
         raise TypeError(f"instruct() takes a str description, got {type(description).__name__}")
     if isinstance(description, str) and not description.strip() and not user_variables:
@@ -110,54 +177,39 @@ async def ainstruct(
     instruction = Instruction(
         description, requirements=requirements, icl_examples=icl_examples,
         grounding_context=grounding_context, user_variables=user_variables, prefix=prefix,
-        output_prefix=output_prefix, images=images,
+        output_prefix=output_prefix, images=image_blocks(images), audio=list(audio or ()) or None,
     )  # fmt: skip
-    return await aact(
+    return await aact(  # type: ignore[call-overload,no-any-return]  # a bool, not a Literal
         instruction, context, backend, requirements=instruction.requirements,
         strategy=strategy, return_sampling_results=return_sampling_results, format=format,
-        model_options=model_options, tool_calls=tool_calls, await_result=await_result,
+        model_options=model_options, tool_calls=tool_calls,
+        allow_context_type_change=allow_context_type_change, await_result=await_result,
     )  # fmt: skip
 
 
 async def achat(
     content: str,
-    context: Context,
+    context: ContextT,
     backend: Backend,
     *,
-    role: Role = "user",
-    images: list[Any] | None = None,
+    role: MessageRole = "user",
+    images: Sequence[Any] | None = None,
+    audio: Sequence[Any] | None = None,
+    documents: Iterable[str | Document] | None = None,
     user_variables: Mapping[str, Any] | None = None,
     format: type[BaseModel] | None = None,
     model_options: Mapping[str, Any] | None = None,
     tool_calls: bool = False,
-) -> tuple[Message, Context]:
+    allow_context_type_change: bool = False,
+) -> tuple[Message, ContextT]:
     """Send one chat message; returns the reply `Message` (awaited) and the new context."""
+    message = chat_message(content, role, images, user_variables, audio=audio, documents=documents)
     mot, new_ctx = await aact(
-        chat_message(content, role, images, user_variables), context, backend, strategy=None,
-        format=format, model_options=model_options, tool_calls=tool_calls, await_result=True,
+        message, context, backend, strategy=None, format=format, model_options=model_options,
+        tool_calls=tool_calls, allow_context_type_change=allow_context_type_change,
+        await_result=True,
     )  # fmt: skip
     return reply_message(mot), new_ctx
-
-
-def chat_message(
-    content: str, role: Role, images: list[Any] | None, user_variables: Mapping[str, Any] | None
-) -> Message:
-    """The `Message` a chat call sends (`{{name}}` placeholders filled from user_variables)."""
-    if not isinstance(content, str):
-        raise TypeError(f"chat() takes a str, got {type(content).__name__}")
-    if user_variables:
-        from ..helpers.templating import render
-
-        content = render(content, dict(user_variables))
-    return Message(role, content, images=images)
-
-
-def reply_message(mot: ModelOutputThunk[Any]) -> Message:
-    """The reply of a computed chat thunk as a `Message`."""
-    reply = mot.parsed_repr
-    if isinstance(reply, Message):
-        return reply
-    return Message("assistant", mot.value or "", tool_calls=mot.tool_calls)
 
 
 async def avalidate(
@@ -166,40 +218,135 @@ async def avalidate(
     backend: Backend,
     *,
     output: CBlock | str | None = None,
-    input: Component[Any] | CBlock | None = None,
     format: type[BaseModel] | None = None,
     model_options: Mapping[str, Any] | None = None,
+    generate_logs: list[Any] | None = None,
+    input: Component[Any] | CBlock | None = None,
 ) -> list[ValidationResult]:
     """Check requirements against the last output of `context` (or `output`), concurrently.
 
-    Results are in requirement order; a thunk still generating is waited for first.
+    Results are in requirement order; a thunk still generating is waited for first. With
+    `generate_logs=[]`, the log of every judge generation is appended to that list.
     """
-    return await avalidate_all(
+    results = await avalidate_all(
         reqs, context, backend, output=output, input=input, format=format,
         model_options=model_options,
     )  # fmt: skip
+    if generate_logs is not None:
+        for result in results:
+            log = getattr(result.thunk, "generate_log", None)
+            if log is not None:
+                generate_logs.append(log)
+    return results
 
 
-def validate(*args: Any, **kwargs: Any) -> list[ValidationResult]:
-    """Blocking `avalidate`."""
-    return run_sync(avalidate(*args, **kwargs))
+# ----- the sync twins: run the async implementation on mellea's I/O loop ----------------------
 
 
-def act(*args: Any, **kwargs: Any) -> tuple[ModelOutputThunk[Any] | SamplingResult, Context]:
-    """Blocking `aact` (the thunk is computed)."""
-    kwargs["await_result"] = True
-    return run_sync(aact(*args, **kwargs))
+def act(
+    action: Component[Any] | CBlock,
+    context: ContextT,
+    backend: Backend,
+    *,
+    requirements: Sequence[Requirement | str] | None = None,
+    strategy: Any = UNSET,
+    return_sampling_results: bool = False,
+    format: type[BaseModel] | None = None,
+    model_options: Mapping[str, Any] | None = None,
+    tool_calls: bool = False,
+    allow_context_type_change: bool = False,
+) -> tuple[Any, ContextT]:
+    """Blocking `aact`: the thunk is computed (or the `SamplingResult`, if asked for)."""
+    result: tuple[Any, ContextT] = run_sync(
+        aact(  # type: ignore[call-overload]  # a bool, not a Literal
+            action, context, backend, requirements=requirements, strategy=strategy,
+            return_sampling_results=return_sampling_results, format=format,
+            model_options=model_options, tool_calls=tool_calls,
+            allow_context_type_change=allow_context_type_change, await_result=True,
+        )
+    )  # fmt: skip
+    return result
 
 
-def instruct(*args: Any, **kwargs: Any) -> tuple[ModelOutputThunk[Any] | SamplingResult, Context]:
-    """Blocking `ainstruct` (the thunk is computed)."""
-    kwargs["await_result"] = True
-    return run_sync(ainstruct(*args, **kwargs))
+def instruct(
+    description: str,
+    context: ContextT,
+    backend: Backend,
+    *,
+    images: Sequence[Any] | None = None,
+    audio: Sequence[Any] | None = None,
+    requirements: Sequence[Requirement | str] | None = None,
+    icl_examples: Sequence[str | CBlock] | None = None,
+    grounding_context: Mapping[str, str | CBlock | Component[Any]] | None = None,
+    user_variables: Mapping[str, Any] | None = None,
+    prefix: str | CBlock | None = None,
+    output_prefix: str | CBlock | None = None,
+    strategy: Any = UNSET,
+    return_sampling_results: bool = False,
+    format: type[BaseModel] | None = None,
+    model_options: Mapping[str, Any] | None = None,
+    tool_calls: bool = False,
+    allow_context_type_change: bool = False,
+) -> tuple[Any, ContextT]:
+    """Blocking `ainstruct`: the thunk is computed (or the `SamplingResult`, if asked for)."""
+    result: tuple[Any, ContextT] = run_sync(
+        ainstruct(  # type: ignore[call-overload,misc]  # a bool, not a Literal
+            description, context, backend, images=images, audio=audio,
+            requirements=requirements, icl_examples=icl_examples,
+            grounding_context=grounding_context, user_variables=user_variables,
+            prefix=prefix, output_prefix=output_prefix, strategy=strategy,
+            return_sampling_results=return_sampling_results, format=format,
+            model_options=model_options, tool_calls=tool_calls,
+            allow_context_type_change=allow_context_type_change, await_result=True,
+        )
+    )  # fmt: skip
+    return result
 
 
-def chat(*args: Any, **kwargs: Any) -> tuple[Message, Context]:
+def chat(
+    content: str,
+    context: ContextT,
+    backend: Backend,
+    *,
+    role: MessageRole = "user",
+    images: Sequence[Any] | None = None,
+    audio: Sequence[Any] | None = None,
+    documents: Iterable[str | Document] | None = None,
+    user_variables: Mapping[str, Any] | None = None,
+    format: type[BaseModel] | None = None,
+    model_options: Mapping[str, Any] | None = None,
+    tool_calls: bool = False,
+    allow_context_type_change: bool = False,
+) -> tuple[Message, ContextT]:
     """Blocking `achat`."""
-    return run_sync(achat(*args, **kwargs))
+    return run_sync(
+        achat(
+            content, context, backend, role=role, images=images, audio=audio,
+            documents=documents, user_variables=user_variables, format=format,
+            model_options=model_options, tool_calls=tool_calls,
+            allow_context_type_change=allow_context_type_change,
+        )
+    )  # fmt: skip
+
+
+def validate(
+    reqs: Requirement | str | Sequence[Requirement | str],
+    context: Context,
+    backend: Backend,
+    *,
+    output: CBlock | str | None = None,
+    format: type[BaseModel] | None = None,
+    model_options: Mapping[str, Any] | None = None,
+    generate_logs: list[Any] | None = None,
+    input: Component[Any] | CBlock | None = None,
+) -> list[ValidationResult]:
+    """Blocking `avalidate`."""
+    return run_sync(
+        avalidate(
+            reqs, context, backend, output=output, format=format, model_options=model_options,
+            generate_logs=generate_logs, input=input,
+        )
+    )  # fmt: skip
 
 
 # Object query/transform and tool execution live in their own modules; re-exported here
@@ -214,5 +361,21 @@ from .tool_calling import acall_tools as acall_tools  # noqa: E402
 from .tool_calling import call_tools as call_tools  # noqa: E402
 
 __all__ = [
-    "UNSET", "aact", "achat", "act", "ainstruct", "avalidate", "chat", "instruct", "validate",
+    "UNSET",
+    "ContextT",
+    "aact",
+    "acall_tools",
+    "achat",
+    "act",
+    "ainstruct",
+    "aquery",
+    "atransform",
+    "avalidate",
+    "call_tools",
+    "chat",
+    "check_context_type",
+    "instruct",
+    "query",
+    "transform",
+    "validate",
 ]  # fmt: skip

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from ..core.backend import Backend
-    from ..core.context import Context
+    from ..core.context import ContextT
 
 logger = logging.getLogger("mellea")
 
@@ -78,33 +78,36 @@ def _as_mobject(obj: Any) -> Any:
 async def aquery(
     obj: Any,
     query: str,
-    context: Context,
+    context: ContextT,
     backend: Backend,
     *,
     format: type[BaseModel] | None = None,
     model_options: Mapping[str, Any] | None = None,
     tool_calls: bool = False,
+    allow_context_type_change: bool = False,
     await_result: bool = False,
-) -> tuple[ModelOutputThunk[Any], Context]:
+) -> tuple[ModelOutputThunk[Any], ContextT]:
     """Ask a question about `obj`; returns `(thunk, new context)` at once."""
     from .functional import aact
 
     q = _as_mobject(obj).get_query_object(query)
     return await aact(
         q, context, backend, strategy=None, format=format, model_options=model_options,
-        tool_calls=tool_calls, await_result=await_result,
+        tool_calls=tool_calls, allow_context_type_change=allow_context_type_change,
+        await_result=await_result,
     )  # fmt: skip
 
 
 async def atransform(
     obj: Any,
     transformation: str,
-    context: Context,
+    context: ContextT,
     backend: Backend,
     *,
     format: type[BaseModel] | None = None,
     model_options: Mapping[str, Any] | None = None,
-) -> tuple[Any, Context]:
+    allow_context_type_change: bool = False,
+) -> tuple[Any, ContextT]:
     """Ask for a transformed `obj`: a called method's return value, else the thunk."""
     from .functional import aact
     from .tool_calling import ToolErrorMessage, acall_tools
@@ -112,7 +115,8 @@ async def atransform(
     t = _as_mobject(obj).get_transform_object(transformation)
     mot, new_ctx = await aact(
         t, context, backend, strategy=None, format=format, model_options=model_options,
-        tool_calls=True, await_result=True,
+        tool_calls=True, allow_context_type_change=allow_context_type_change,
+        await_result=True,
     )  # fmt: skip
     messages = await acall_tools(mot, backend)
     if not messages:
@@ -140,18 +144,43 @@ async def atransform(
 
 
 def query(
-    obj: Any, query: str, context: Context, backend: Backend, **kwargs: Any
-) -> tuple[ModelOutputThunk[Any], Context]:
+    obj: Any,
+    query: str,
+    context: ContextT,
+    backend: Backend,
+    *,
+    format: type[BaseModel] | None = None,
+    model_options: Mapping[str, Any] | None = None,
+    tool_calls: bool = False,
+    allow_context_type_change: bool = False,
+) -> tuple[ModelOutputThunk[Any], ContextT]:
     """Blocking `aquery` (the thunk is computed)."""
-    kwargs["await_result"] = True
-    return run_sync(aquery(obj, query, context, backend, **kwargs))
+    return run_sync(
+        aquery(
+            obj, query, context, backend, format=format, model_options=model_options,
+            tool_calls=tool_calls, allow_context_type_change=allow_context_type_change,
+            await_result=True,
+        )
+    )  # fmt: skip
 
 
 def transform(
-    obj: Any, transformation: str, context: Context, backend: Backend, **kwargs: Any
-) -> tuple[Any, Context]:
+    obj: Any,
+    transformation: str,
+    context: ContextT,
+    backend: Backend,
+    *,
+    format: type[BaseModel] | None = None,
+    model_options: Mapping[str, Any] | None = None,
+    allow_context_type_change: bool = False,
+) -> tuple[Any, ContextT]:
     """Blocking `atransform`."""
-    return run_sync(atransform(obj, transformation, context, backend, **kwargs))
+    return run_sync(
+        atransform(
+            obj, transformation, context, backend, format=format, model_options=model_options,
+            allow_context_type_change=allow_context_type_change,
+        )
+    )  # fmt: skip
 
 
 __all__ = ["aquery", "atransform", "query", "transform"]

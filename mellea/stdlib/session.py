@@ -1,29 +1,35 @@
-"""`MelleaSession` and `start_session`: a backend plus a context, and the methods users call.
+"""`MelleaSession`: a backend plus a context, and the methods users call.
 
 Every `a*` method is the implementation (it returns as soon as the work is started); the
-sync twin runs it on mellea's I/O loop and waits. Methods are thin: the work is in
-`mellea.stdlib.functional`.
+sync twin (`._session_sync`) runs it on mellea's I/O loop and waits. Methods are thin: the
+work is in `mellea.stdlib.functional`. `start_session` builds one by backend name
+(`mellea.stdlib.start_backend`).
 """
 
 from __future__ import annotations
 
 import contextvars
+import inspect
 import logging
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ..core.base import CBlock, Component
-from ..core.context import Context
-from ..core.message import Message, Role
+from ..core.context import Context, ContextT
+from ..core.message import Document, Message, MessageRole
 from ..core.requirement import Requirement, ValidationResult
 from ..core.sampling import SamplingResult
 from ..core.thunk import ModelOutputThunk
 from ..helpers.portal import run_sync
 from . import functional as mfuncs
-from ._start import start_session
+from ._current import _current_session, get_session
+from ._messages import chat_message, reply_message
+from ._session_sync import SyncSessionMethods
 from .context import SimpleContext
 from .functional import UNSET
+from .start_backend import start_session
 
 if TYPE_CHECKING:
     from typing import Self
@@ -39,21 +45,6 @@ STALE_CONTEXT_WARNING = (
     "due to stale contexts. Ensure you await between requests."
 )
 
-_current_session: contextvars.ContextVar[MelleaSession | None] = contextvars.ContextVar(
-    "mellea_current_session", default=None
-)
-
-
-def get_session() -> MelleaSession:
-    """The session of the innermost enclosing `with`/`async with` session block."""
-    session = _current_session.get()
-    if session is None:
-        raise RuntimeError(
-            "no active mellea session: use `with mellea.start_session() as m:` "
-            "(or pass the session explicitly)"
-        )
-    return session
-
 
 def _drop_failed_turns(ctx: Context) -> Context:
     """Forget trailing turns whose generation failed or was cancelled (nothing to carry)."""
@@ -64,12 +55,25 @@ def _drop_failed_turns(ctx: Context) -> Context:
     return ctx
 
 
-class MelleaSession:
-    """A backend and a context, with `instruct`/`chat`/`act` and their async twins."""
+class MelleaSession(SyncSessionMethods):
+    """A backend and a context, with `instruct`/`chat`/`act` and their async twins.
 
-    def __init__(self, backend: Backend, ctx: Context | None = None) -> None:
+    `ctx` is the current history (assignable). Each call returns a context of the same
+    type as the session holds; `allow_context_type_change=True` lets a call switch it.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        ctx: Context | None = None,
+        *,
+        session_id: str | None = None,
+        allow_context_type_change: bool = False,
+    ) -> None:
+        self.id = session_id if session_id is not None else str(uuid.uuid4())
         self.backend = backend
-        self.ctx: Context = ctx if ctx is not None else SimpleContext()
+        self._ctx: Context = ctx if ctx is not None else SimpleContext()
+        self.allow_context_type_change = allow_context_type_change
         self._options_stack: list[dict[str, Any]] = []
         self._warned_stale = False
         self._token: contextvars.Token[MelleaSession | None] | None = None
@@ -83,7 +87,7 @@ class MelleaSession:
     def __exit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._reset_current()
+        self.cleanup(exception=e)
         self.close()
 
     async def __aenter__(self) -> Self:
@@ -93,13 +97,20 @@ class MelleaSession:
     async def __aexit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._reset_current()
+        self.cleanup(exception=e)
         await self.aclose()
 
-    def _reset_current(self) -> None:
+    def cleanup(self, *, exception: BaseException | None = None) -> None:
+        """End the session: it stops being the current session (`get_session()`).
+
+        The backend stays open (other sessions may share it): close it with `close()` /
+        `aclose()`, or use the session in a `with` block, which does both.
+        """
         if self._token is not None:
             _current_session.reset(self._token)
             self._token = None
+        if exception is not None:
+            logger.debug("session %s ended by %s", self.id, type(exception).__name__)
 
     async def aclose(self) -> None:
         """Close the backend (connections, engine handles)."""
@@ -111,8 +122,19 @@ class MelleaSession:
 
     # ----- context and options -------------------------------------------------------
 
+    @property
+    def ctx(self) -> Context:
+        """The session's history; each call replaces it with the context it returns."""
+        return self._ctx
+
+    @ctx.setter
+    def ctx(self, value: Context) -> None:
+        if not isinstance(value, Context):
+            raise TypeError(f"a session's ctx must be a Context, got {type(value).__name__}")
+        self._ctx = value
+
     def reset(self) -> None:
-        """Clear the history, keeping the backend and options."""
+        """Clear the history, keeping the backend, the context's settings and the options."""
         self.ctx = self.ctx.reset_to_new()
 
     def clone(self) -> MelleaSession:
@@ -127,6 +149,20 @@ class MelleaSession:
         """The messages sent for the most recent generation in this context, if any."""
         last = self.ctx.last_output()
         return None if last is None else last._prompt
+
+    @classmethod
+    def powerup(cls, powerup_cls: type) -> None:
+        """Add the functions defined on `powerup_cls` to this session class as methods.
+
+        A name the class already has is refused (`ValueError`): a power-up extends the
+        session, it never replaces one of its methods.
+        """
+        functions = inspect.getmembers(powerup_cls, predicate=inspect.isfunction)
+        clashes = [name for name, _ in functions if hasattr(cls, name)]
+        if clashes:
+            raise ValueError(f"{cls.__name__} already has {', '.join(sorted(clashes))}")
+        for name, fn in functions:
+            setattr(cls, name, fn)
 
     def push_model_options(self, model_options: Mapping[str, Any]) -> None:
         """Apply `model_options` to every call until the matching `pop_model_options()`."""
@@ -196,47 +232,50 @@ class MelleaSession:
         the `SamplingResult`.
         """
         ctx = self._context_for_call()
-        mot, self.ctx = await mfuncs.aact(
+        result, self.ctx = await mfuncs.aact(  # type: ignore[call-overload]
             action, ctx, self.backend, requirements=requirements, strategy=strategy,
             return_sampling_results=return_sampling_results, format=format,
             model_options=self._options(model_options), tool_calls=tool_calls,
-            await_result=await_result,
+            allow_context_type_change=self.allow_context_type_change, await_result=await_result,
         )  # fmt: skip
-        return mot
+        return result  # type: ignore[no-any-return]
 
     @overload
     async def ainstruct(
-        self, description: str, *, requirements: Sequence[Requirement | str] | None = ...,
+        self, description: str, *, images: Sequence[Any] | None = ...,
+        audio: Sequence[Any] | None = ..., requirements: Sequence[Requirement | str] | None = ...,
         icl_examples: Sequence[str | CBlock] | None = ...,
         grounding_context: Mapping[str, str | CBlock | Component[Any]] | None = ...,
         user_variables: Mapping[str, Any] | None = ..., prefix: str | CBlock | None = ...,
-        output_prefix: str | CBlock | None = ..., images: list[Any] | None = ...,
-        strategy: Any = ..., return_sampling_results: Literal[False] = ...,
-        format: type[BaseModel] | None = ..., model_options: Mapping[str, Any] | None = ...,
-        tool_calls: bool = ..., await_result: bool = ...,
+        output_prefix: str | CBlock | None = ..., strategy: Any = ...,
+        return_sampling_results: Literal[False] = ..., format: type[BaseModel] | None = ...,
+        model_options: Mapping[str, Any] | None = ..., tool_calls: bool = ...,
+        await_result: bool = ...,
     ) -> ModelOutputThunk[Any]: ...  # fmt: skip
     @overload
     async def ainstruct(
-        self, description: str, *, requirements: Sequence[Requirement | str] | None = ...,
+        self, description: str, *, images: Sequence[Any] | None = ...,
+        audio: Sequence[Any] | None = ..., requirements: Sequence[Requirement | str] | None = ...,
         icl_examples: Sequence[str | CBlock] | None = ...,
         grounding_context: Mapping[str, str | CBlock | Component[Any]] | None = ...,
         user_variables: Mapping[str, Any] | None = ..., prefix: str | CBlock | None = ...,
-        output_prefix: str | CBlock | None = ..., images: list[Any] | None = ...,
-        strategy: Any = ..., return_sampling_results: Literal[True],
-        format: type[BaseModel] | None = ..., model_options: Mapping[str, Any] | None = ...,
-        tool_calls: bool = ..., await_result: bool = ...,
+        output_prefix: str | CBlock | None = ..., strategy: Any = ...,
+        return_sampling_results: Literal[True], format: type[BaseModel] | None = ...,
+        model_options: Mapping[str, Any] | None = ..., tool_calls: bool = ...,
+        await_result: bool = ...,
     ) -> SamplingResult: ...  # fmt: skip
     async def ainstruct(
         self,
         description: str,
         *,
+        images: Sequence[Any] | None = None,
+        audio: Sequence[Any] | None = None,
         requirements: Sequence[Requirement | str] | None = None,
         icl_examples: Sequence[str | CBlock] | None = None,
         grounding_context: Mapping[str, str | CBlock | Component[Any]] | None = None,
         user_variables: Mapping[str, Any] | None = None,
         prefix: str | CBlock | None = None,
         output_prefix: str | CBlock | None = None,
-        images: list[Any] | None = None,
         strategy: Any = UNSET,
         return_sampling_results: bool = False,
         format: type[BaseModel] | None = None,
@@ -251,22 +290,25 @@ class MelleaSession:
         to the selected attempt and `thunk.sampling_result` tells whether it passed.
         """
         ctx = self._context_for_call()
-        mot, self.ctx = await mfuncs.ainstruct(
-            description, ctx, self.backend, requirements=requirements,
-            icl_examples=icl_examples, grounding_context=grounding_context,
-            user_variables=user_variables, prefix=prefix, output_prefix=output_prefix,
-            images=images, strategy=strategy, return_sampling_results=return_sampling_results,
-            format=format, model_options=self._options(model_options), tool_calls=tool_calls,
-            await_result=await_result,
+        result, self.ctx = await mfuncs.ainstruct(  # type: ignore[call-overload,misc]
+            description, ctx, self.backend, images=images, audio=audio,
+            requirements=requirements, icl_examples=icl_examples,
+            grounding_context=grounding_context, user_variables=user_variables, prefix=prefix,
+            output_prefix=output_prefix, strategy=strategy,
+            return_sampling_results=return_sampling_results, format=format,
+            model_options=self._options(model_options), tool_calls=tool_calls,
+            allow_context_type_change=self.allow_context_type_change, await_result=await_result,
         )  # fmt: skip
-        return mot
+        return result  # type: ignore[no-any-return]
 
     async def achat(
         self,
         content: str,
-        role: Role = "user",
+        role: MessageRole = "user",
         *,
-        images: list[Any] | None = None,
+        images: Sequence[Any] | None = None,
+        audio: Sequence[Any] | None = None,
+        documents: Iterable[str | Document] | None = None,
         user_variables: Mapping[str, Any] | None = None,
         format: type[BaseModel] | None = None,
         model_options: Mapping[str, Any] | None = None,
@@ -277,13 +319,15 @@ class MelleaSession:
         The turn enters the context before the reply is awaited, so overlapping calls on a
         `ChatContext` each see the earlier turns, in call order.
         """
-        message = mfuncs.chat_message(content, role, images, user_variables)
+        message = chat_message(
+            content, role, images, user_variables, audio=audio, documents=documents
+        )
         mot = await self.aact(
             message, strategy=None, format=format, model_options=model_options,
             tool_calls=tool_calls,
         )  # fmt: skip
         await mot.avalue()
-        return mfuncs.reply_message(mot)
+        return reply_message(mot)
 
     async def aquery(
         self,
@@ -300,7 +344,7 @@ class MelleaSession:
         mot, self.ctx = await mfuncs.aquery(
             obj, query, ctx, self.backend, format=format,
             model_options=self._options(model_options), tool_calls=tool_calls,
-            await_result=await_result,
+            allow_context_type_change=self.allow_context_type_change, await_result=await_result,
         )  # fmt: skip
         return mot
 
@@ -318,6 +362,7 @@ class MelleaSession:
         result, self.ctx = await mfuncs.atransform(
             obj, transformation, ctx, self.backend, format=format,
             model_options=self._options(model_options),
+            allow_context_type_change=self.allow_context_type_change,
         )  # fmt: skip
         return result
 
@@ -326,64 +371,22 @@ class MelleaSession:
         reqs: Requirement | str | Sequence[Requirement | str],
         *,
         output: CBlock | str | None = None,
-        input: Component[Any] | CBlock | None = None,
         format: type[BaseModel] | None = None,
         model_options: Mapping[str, Any] | None = None,
+        generate_logs: list[Any] | None = None,
+        input: Component[Any] | CBlock | None = None,
     ) -> list[ValidationResult]:
         """Check requirements on the last output (or `output`); concurrently, in order."""
         return await mfuncs.avalidate(
-            reqs, self.ctx, self.backend, output=output, input=input, format=format,
-            model_options=self._options(model_options),
+            reqs, self.ctx, self.backend, output=output, format=format,
+            model_options=self._options(model_options), generate_logs=generate_logs,
+            input=input,
         )  # fmt: skip
-
-    # ----- sync twins --------------------------------------------------------------------
-
-    @overload
-    def act(
-        self, action: Component[Any] | CBlock, *, return_sampling_results: Literal[True],
-        **kwargs: Any,
-    ) -> SamplingResult: ...  # fmt: skip
-    @overload
-    def act(self, action: Component[Any] | CBlock, **kwargs: Any) -> ModelOutputThunk[Any]: ...
-    def act(
-        self, action: Component[Any] | CBlock, **kwargs: Any
-    ) -> ModelOutputThunk[Any] | SamplingResult:
-        """Blocking `aact`: the returned thunk is computed."""
-        kwargs["await_result"] = True
-        return run_sync(self.aact(action, **kwargs))
-
-    @overload
-    def instruct(
-        self, description: str, *, return_sampling_results: Literal[True], **kwargs: Any
-    ) -> SamplingResult: ...
-    @overload
-    def instruct(self, description: str, **kwargs: Any) -> ModelOutputThunk[Any]: ...
-    def instruct(self, description: str, **kwargs: Any) -> ModelOutputThunk[Any] | SamplingResult:
-        """Blocking `ainstruct`: the returned thunk is computed."""
-        kwargs["await_result"] = True
-        return run_sync(self.ainstruct(description, **kwargs))
-
-    def chat(self, content: str, role: Role = "user", **kwargs: Any) -> Message:
-        """Blocking `achat`."""
-        return run_sync(self.achat(content, role, **kwargs))
-
-    def validate(
-        self, reqs: Requirement | str | Sequence[Requirement | str], **kwargs: Any
-    ) -> list[ValidationResult]:
-        """Blocking `avalidate`."""
-        return run_sync(self.avalidate(reqs, **kwargs))
-
-    def query(self, obj: Any, query: str, **kwargs: Any) -> ModelOutputThunk[Any]:
-        """Blocking `aquery`: the returned thunk is computed."""
-        kwargs["await_result"] = True
-        return run_sync(self.aquery(obj, query, **kwargs))
-
-    def transform(self, obj: Any, transformation: str, **kwargs: Any) -> Any:
-        """Blocking `atransform`."""
-        return run_sync(self.atransform(obj, transformation, **kwargs))
 
     def __repr__(self) -> str:
         return f"MelleaSession(backend={type(self.backend).__name__}({self.backend.model_id!r}), ctx={self.ctx!r})"
 
 
-__all__ = ["STALE_CONTEXT_WARNING", "MelleaSession", "get_session", "start_session"]
+__all__ = [
+    "STALE_CONTEXT_WARNING", "ContextT", "MelleaSession", "get_session", "start_session",
+]  # fmt: skip
