@@ -3,7 +3,17 @@
 from typing import TYPE_CHECKING
 
 from ..._lazy import lazy_getattr
-from ...core.base import CBlock, Component, ComponentParseError, TemplateRepresentation
+from ...core.base import (
+    AudioBlock,
+    AudioUrlBlock,
+    CBlock,
+    Component,
+    ComponentParseError,
+    ImageBlock,
+    ImageUrlBlock,
+    TemplateRepresentation,
+    blockify,
+)
 from ...core.thunk import ModelOutputThunk
 from .chat import Message, ToolMessage, as_chat_history, as_generic_chat_history
 from .docs import Document
@@ -26,11 +36,15 @@ if TYPE_CHECKING:
     from .genstub import GenerativeStub, PreconditionException, generative
 
 __all__ = [
+    "AudioBlock",
+    "AudioUrlBlock",
     "CBlock",
     "Component",
     "ComponentParseError",
     "Document",
     "GenerativeStub",
+    "ImageBlock",
+    "ImageUrlBlock",
     "Instruction",
     "MObject",
     "MObjectProtocol",
@@ -45,6 +59,7 @@ __all__ = [
     "Transform",
     "as_chat_history",
     "as_generic_chat_history",
+    "blockify",
     "generative",
     "mify",
 ]

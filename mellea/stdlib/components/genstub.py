@@ -273,7 +273,7 @@ class SyncGenerativeStub(GenerativeStub[R]):
     def __call__(self, m: Any, /, **kwargs: Any) -> R: ...
     @overload
     def __call__(self, /, **kwargs: Any) -> R | tuple[R, Context]: ...
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         return super().__call__(*args, **kwargs)
 
 
@@ -285,7 +285,7 @@ class AsyncGenerativeStub(GenerativeStub[R]):
 
 
 @overload
-def generative(
+def generative(  # type: ignore[overload-overlap]  # a coroutine function is also a Callable
     func: Callable[..., Coroutine[Any, Any, R]],
 ) -> AsyncGenerativeStub[R]: ...
 @overload

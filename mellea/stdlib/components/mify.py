@@ -92,7 +92,7 @@ def _lines(fields: dict[str, Any]) -> str:
 
 
 def _has_own_str(obj: Any) -> bool:
-    cls = type(obj)
+    cls: Any = type(obj)  # Any: mypy cannot compare slot wrappers with functions
     return cls.__str__ is not object.__str__ or cls.__repr__ is not object.__repr__
 
 

@@ -79,7 +79,9 @@ def select_methods(
     return out
 
 
-def methods_as_tools(methods: dict[str, Callable[..., Any]]) -> dict[str, MelleaTool]:
+def methods_as_tools(
+    methods: dict[str, Callable[..., Any]],
+) -> dict[str, MelleaTool[..., Any]]:
     return {name: MelleaTool.from_callable(func, name) for name, func in methods.items()}
 
 
