@@ -3,6 +3,11 @@
 An engine subclass only turns a `ChatCall` into text fed to the thunk (`_generate`). The
 call runs as a task on mellea's I/O loop (the portal), so `generate_from_context` returns
 at once and the thunk fills in the background.
+
+Between the rendered call and the engine may sit *call layers* (`CallLayer`): the response
+cache and test record/replay (`mellea.backends.response_cache`, `mellea.testing`). A layer
+sees the call, may answer it itself or pass it on; `request_description` is what they key
+on. With no layer the path is unchanged (the admission gate before the request is built).
 """
 
 from __future__ import annotations
@@ -12,9 +17,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from .._runtime.portal import get_portal
 from ..core.base import CBlock, Component
@@ -53,6 +58,37 @@ class ChatCall:
     tools: dict[str, MelleaTool] = field(default_factory=dict)
 
 
+SendCall = Callable[[ChatCall, ModelOutputThunk[Any]], Awaitable[None]]
+"""Pass a call on: to the next layer, in the end to the engine (through its admission gate)."""
+
+
+class CallLayer(Protocol):
+    """Stands between a rendered call and the engine (a response cache, a test recorder).
+
+    `handle` either answers the call itself (feeds `mot`, fills `mot.generation`, returns)
+    or awaits `send(call, mot)` — possibly with another thunk that it then copies from.
+    Raising a `MelleaError` fails the thunk with it.
+    """
+
+    async def handle(
+        self, backend: ChatBackend, call: ChatCall, mot: ModelOutputThunk[Any], send: SendCall
+    ) -> None: ...
+
+
+_process_layers: tuple[CallLayer, ...] = ()
+
+
+def set_process_layers(layers: Sequence[CallLayer]) -> tuple[CallLayer, ...]:
+    """Put `layers` innermost (nearest the engine) under every chat call in this process.
+
+    Returns the previous ones. For test tooling (the pytest record/replay plugin), which
+    must see generations of backends it did not build; applications wrap backends instead.
+    """
+    global _process_layers
+    previous, _process_layers = _process_layers, tuple(layers)
+    return previous
+
+
 class ChatBackend(FormatterBackend):
     """Base of the chat engines (local, Ollama, OpenAI-compatible, LiteLLM, dummy)."""
 
@@ -61,6 +97,8 @@ class ChatBackend(FormatterBackend):
     """Backend-native option names folded into `ModelOption` keys (the latter win)."""
     supports_logits: ClassVar[bool] = False
     """Whether the engine can return `ModelOption.LOGITS` / `RAW_LOGITS`."""
+    default_temperature: ClassVar[float | None] = None
+    """The temperature the engine samples at when none is given (None: the server decides)."""
 
     def __init__(
         self,
@@ -105,8 +143,12 @@ class ChatBackend(FormatterBackend):
         format: type[BaseModel] | None = None,
         model_options: Mapping[str, Any] | None = None,
         tool_calls: bool = False,
+        layers: Sequence[CallLayer] = (),
     ) -> ModelOutputThunk[Any]:
-        """Validate, create the thunk and start its generation on the I/O loop (no await)."""
+        """Validate, create the thunk and start its generation on the I/O loop (no await).
+
+        `layers` (outermost first) see the rendered call before the engine does.
+        """
         options = resolve_options(
             self.model_options, model_options, native_aliases=self.native_aliases
         )
@@ -122,9 +164,29 @@ class ChatBackend(FormatterBackend):
         mot.generation.model = self.model_id
         mot.generation.provider = self.provider
         mot.generation.streaming = options.stream
-        coro = self._drive(mot, action, ctx, options, format, tool_calls, tools)
+        chain = (*layers, *_process_layers) if _process_layers else tuple(layers)
+        coro = self._drive(mot, action, ctx, options, format, tool_calls, tools, chain)
         mot._attach(get_portal().spawn(coro))
         return mot
+
+    def request_description(self, call: ChatCall) -> dict[str, Any]:
+        """What this engine would send for `call`, as plain JSON-able data.
+
+        It holds everything that determines the answer (messages as sent, sampling options,
+        output schema, tools) and nothing that does not (stream flag, timeouts, credentials).
+        Call layers key on it. Engines override it with their own request body.
+        """
+        opts = call.options
+        return {
+            "messages": call.messages,
+            "options": {
+                "temperature": opts.temperature, "max_tokens": opts.max_tokens,
+                "seed": opts.seed, "stop": opts.stop, "context_window": opts.context_window,
+                "thinking": opts.thinking, "tool_choice": opts.tool_choice, **opts.extra,
+            },
+            "json_schema": call.json_schema,
+            "tools": [t.as_json_tool for t in call.tools.values()],
+        }  # fmt: skip
 
     def _new_thunk(self, action: Component[Any] | CBlock) -> ModelOutputThunk[Any]:
         """The thunk of a call being started (before its generation is scheduled)."""
@@ -141,6 +203,7 @@ class ChatBackend(FormatterBackend):
         format: type[BaseModel] | None,
         tool_calls: bool,
         tools: dict[str, MelleaTool],
+        layers: tuple[CallLayer, ...] = (),
     ) -> None:
         try:
             # (no deadline: skip the context manager — a parked call stays small)
@@ -148,8 +211,12 @@ class ChatBackend(FormatterBackend):
             async with deadline:
                 history = await ctx.aview_for_generation(self)
                 await _wait_for_inputs(history, action)
-                async with self._admission() or _NO_GATE:
-                    await self._run(mot, action, history, options, format, tool_calls, tools)
+                # With layers, only a call that reaches the engine queues at its gate.
+                gate = None if layers else self._admission()
+                async with gate or _NO_GATE:
+                    await self._run(
+                        mot, action, history, options, format, tool_calls, tools, layers
+                    )
             mot._resolve(self._parse(action, mot, format))
         except asyncio.CancelledError:
             mot._fail(GenerationCancelled("the generation was cancelled"), cancelled=True)
@@ -171,6 +238,7 @@ class ChatBackend(FormatterBackend):
         format: type[BaseModel] | None,
         tool_calls: bool,
         tools: dict[str, MelleaTool],
+        layers: tuple[CallLayer, ...] = (),
     ) -> None:
         call = ChatCall(
             messages=to_chat_messages(history, action, options.system_prompt),
@@ -183,7 +251,22 @@ class ChatBackend(FormatterBackend):
         mot._prompt = call.messages
         _check_prompt(call.messages)
         mot._started_at = time.perf_counter()
-        await self._generate(call, mot)
+        if layers:
+            await self._through(layers, call, mot)
+        else:
+            await self._generate(call, mot)
+
+    def _through(
+        self, layers: tuple[CallLayer, ...], call: ChatCall, mot: ModelOutputThunk[Any]
+    ) -> Awaitable[None]:
+        if not layers:
+            return self._send_gated(call, mot)
+        rest = layers[1:]
+        return layers[0].handle(self, call, mot, lambda c, m: self._through(rest, c, m))
+
+    async def _send_gated(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
+        async with self._admission() or _NO_GATE:
+            await self._generate(call, mot)
 
     def _admission(self) -> contextlib.AbstractAsyncContextManager[None] | None:
         """Where calls beyond the engine's capacity queue (None: no limit here)."""

@@ -185,6 +185,13 @@ def build_payload(
     return payload
 
 
+def without_stream_fields(payload: dict[str, Any]) -> dict[str, Any]:
+    """`payload` less the fields that only say how the answer is delivered."""
+    for key in ("stream", "stream_options"):
+        payload.pop(key, None)
+    return payload
+
+
 # ----- response -----------------------------------------------------------------------
 
 
@@ -368,4 +375,5 @@ __all__ = [
     "rejects_json_schema",
     "response_format",
     "wire_message",
+    "without_stream_fields",
 ]

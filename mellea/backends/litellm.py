@@ -35,6 +35,7 @@ from ._openai_wire import (
     StructuredOutputForm,
     absorb_completion,
     build_payload,
+    without_stream_fields,
 )
 from ._policy import (
     DEFAULT_READ_TIMEOUT_S,
@@ -120,6 +121,11 @@ class LiteLLMBackend(ChatBackend):
         kwargs.setdefault("drop_params", True)
         kwargs["num_retries"] = 0
         return kwargs
+
+    def request_description(self, call: ChatCall) -> dict[str, Any]:
+        # The body without where it goes and how (api_base, api_key, timeout, retries).
+        payload = build_payload(self.model_id, call, merge_extra_body=False)
+        return without_stream_fields(payload)
 
     async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
         if call.json_schema is None:

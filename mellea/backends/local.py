@@ -9,6 +9,7 @@ in one batch. Cancelling a thunk stops its sequence before the next token.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -89,6 +90,7 @@ class LocalBackend(ChatBackend):
     """
 
     provider: ClassVar[str] = "local"
+    default_temperature: ClassVar[float | None] = 0.0  # greedy unless told otherwise
     native_aliases: ClassVar[Mapping[str, str]] = {
         "max_tokens": ModelOption.MAX_NEW_TOKENS,
         "seed": ModelOption.SEED,
@@ -150,7 +152,10 @@ class LocalBackend(ChatBackend):
             **extras,
         )
 
-    async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
+    def _prepare(
+        self, call: ChatCall
+    ) -> tuple[list[dict[str, Any]], GenerationParams, dict[str, Any]]:
+        """The messages and parameters the engine gets for `call`, and the tools offered."""
         messages, schema = call.messages, call.json_schema
         tools = _offered_tools(call)
         if tools:
@@ -161,8 +166,15 @@ class LocalBackend(ChatBackend):
             allow_text = call.options.tool_choice in (None, "auto")
             schema = tool_call_schema(tools, allow_text=allow_text)
             messages = _with_system(messages, tools_prompt(tools, allow_text=allow_text))
+        return messages, self._params(call.options, schema), tools
+
+    def request_description(self, call: ChatCall) -> dict[str, Any]:
+        messages, params, _ = self._prepare(call)
+        return {"model": self.model_id, "messages": messages, "params": dataclasses.asdict(params)}
+
+    async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
+        messages, params, tools = self._prepare(call)
         buffer: list[str] = []
-        params = self._params(call.options, schema)
         feed = buffer.append if tools else mot._feed
         sink = _ThunkSink(feed, asyncio.get_running_loop())
         try:

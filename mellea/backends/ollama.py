@@ -168,6 +168,12 @@ class OllamaModelBackend(ChatBackend):
             payload["tools"] = [t.as_json_tool for t in call.tools.values()]
         return payload
 
+    def request_description(self, call: ChatCall) -> dict[str, Any]:
+        payload = self._payload(call)
+        for key in ("stream", "keep_alive"):  # how and how long, not what is answered
+            payload.pop(key, None)
+        return payload
+
     async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
         payload = self._payload(call)
         if not call.options.stream:

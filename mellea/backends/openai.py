@@ -26,6 +26,7 @@ from ._openai_wire import (
     StructuredOutputForm,
     absorb_completion,
     build_payload,
+    without_stream_fields,
 )
 from ._policy import DEFAULT_SERVER_MAX_CONCURRENCY, NO_RETRY, RetryPolicy, Timeout
 from ._replicas import Admission, ReplicaSet
@@ -157,6 +158,9 @@ class OpenAIBackend(ChatBackend):
             self.model_id, call, json_form=json_form, max_tokens_key=key,
             default_extra_body=self.default_extra_body,
         )  # fmt: skip
+
+    def request_description(self, call: ChatCall) -> dict[str, Any]:
+        return without_stream_fields(self._payload(call))
 
     async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
         if call.json_schema is None:

@@ -18,7 +18,8 @@ MelleaError
     ├── BackendStatusError                   HTTP 4xx/5xx (status_code, body, retry_after)
     │   └── RateLimitedError                 HTTP 429
     ├── BackendProtocolError                 malformed stream line / JSON / dropped stream
-    └── EngineError                          the embedded engine failed
+    ├── EngineError                          the embedded engine failed
+    └── CassetteMissError                    replaying a test: the request is not in its cassette
 ```
 
 Every `MelleaError` raised for a generation carries `partial_output`: the text the model
@@ -148,6 +149,13 @@ class EngineError(BackendError):
     """The embedded inference engine failed (model file, load, decode)."""
 
 
+class CassetteMissError(BackendError):
+    """A test replaying its cassette (`mellea.testing`) made a request it does not hold.
+
+    The message shows the difference to the closest recorded request.
+    """
+
+
 __all__ = [
     "TRANSIENT_STATUS",
     "BackendError",
@@ -155,6 +163,7 @@ __all__ = [
     "BackendStatusError",
     "BackendTimeoutError",
     "BackendUnavailableError",
+    "CassetteMissError",
     "ComponentParseError",
     "ConcurrentReadError",
     "ConnectTimeoutError",
