@@ -190,7 +190,7 @@ class _Flight:
     async def follow(
         self,
         mot: ModelOutputThunk[Any],
-        tools: dict[str, MelleaTool],
+        tools: dict[str, MelleaTool[Any]],
         replay_speed: float | None,
         stats: CacheStats,
         *,
