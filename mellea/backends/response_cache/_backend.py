@@ -190,7 +190,7 @@ class _Flight:
     async def follow(
         self,
         mot: ModelOutputThunk[Any],
-        tools: dict[str, MelleaTool[Any]],
+        tools: dict[str, MelleaTool[Any, Any]],
         replay_speed: float | None,
         stats: CacheStats,
         *,

@@ -103,7 +103,7 @@ class CachedResponse:
             raise ValueError("not a stored response: one offset per chunk expected")
         return response
 
-    def finish(self, mot: ModelOutputThunk[Any], tools: dict[str, MelleaTool[Any]]) -> None:
+    def finish(self, mot: ModelOutputThunk[Any], tools: dict[str, MelleaTool[Any, Any]]) -> None:
         """Fill `mot`'s metadata and tool calls as the original generation had them."""
         from ..tools import add_tool_call, parse_tool_call
 
@@ -117,7 +117,10 @@ class CachedResponse:
             mot.tool_calls = add_tool_call(mot.tool_calls, call)
 
     async def replay(
-        self, mot: ModelOutputThunk[Any], tools: dict[str, MelleaTool[Any]], speed: float | None
+        self,
+        mot: ModelOutputThunk[Any],
+        tools: dict[str, MelleaTool[Any, Any]],
+        speed: float | None,
     ) -> None:
         """Feed the chunks into `mot` (at `speed` x the recorded pace; None: at once)."""
         offsets = self.offsets_ms
