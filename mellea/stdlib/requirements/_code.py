@@ -25,8 +25,8 @@ def _score(block: str) -> tuple[int, int]:
 def extract_python(text: str) -> str | None:
     """The Python program in `text`: the best fenced block (python or untagged); else the
     whole text when it parses as Python with more than a bare expression; else None."""
-    blocks = [body.strip() for tag, body in _FENCE.findall(text) if tag.lower() in _PYTHON_TAGS]
-    blocks = [b for b in blocks if b]
+    found: list[tuple[str, str]] = _FENCE.findall(text)
+    blocks = [body.strip() for tag, body in found if tag.lower() in _PYTHON_TAGS and body.strip()]
     if blocks:
         return max(blocks, key=_score)  # max() keeps the first of equals
     stripped = text.strip()

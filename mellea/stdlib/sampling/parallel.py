@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...core.base import CBlock, Component
@@ -118,7 +118,7 @@ class ParallelSamplingStrategy(SamplingStrategy):
 
 
 async def _stop(
-    pending: set[asyncio.Future[Any]], attempts: list[Attempt], keep: Attempt | None
+    pending: Collection[asyncio.Future[Any]], attempts: list[Attempt], keep: Attempt | None
 ) -> None:
     """Cancel the samples still running and wait until their requests are really gone."""
     for task in pending:

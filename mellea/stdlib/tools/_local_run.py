@@ -30,6 +30,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import IO, cast
 
 _GRACE_S = 0.5
 _NOBODY = 65534
@@ -196,7 +197,7 @@ def run_contained(
     assert proc.stdout is not None and proc.stderr is not None
     caps = {proc.stdout: stdout_cap, proc.stderr: stderr_cap}
     names = {proc.stdout: "stdout", proc.stderr: "stderr"}
-    chunks: dict[object, list[bytes]] = {proc.stdout: [], proc.stderr: []}
+    chunks: dict[IO[bytes], list[bytes]] = {proc.stdout: [], proc.stderr: []}
     sizes = dict.fromkeys(chunks, 0)
     truncated = dict.fromkeys(chunks, False)
     limit: str | None = None
@@ -220,9 +221,9 @@ def run_contained(
                 hard_stop = now + _GRACE_S
             wait = (hard_stop if hard_stop is not None else deadline) - now
             for key, _ in sel.select(max(0.0, min(wait, 0.25))):
-                pipe = key.fileobj
+                pipe = cast("IO[bytes]", key.fileobj)
                 try:
-                    data = os.read(pipe.fileno(), 65536)  # type: ignore[union-attr]
+                    data = os.read(pipe.fileno(), 65536)
                 except BlockingIOError:
                     continue
                 if not data:
@@ -246,7 +247,7 @@ def run_contained(
     _kill_group(proc.pid)  # whatever it left running in its group
     exit_code = proc.wait()
     for pipe in chunks:
-        pipe.close()  # type: ignore[attr-defined]
+        pipe.close()
     return RunOutcome(
         b"".join(chunks[proc.stdout]), b"".join(chunks[proc.stderr]), exit_code,
         time.monotonic() - start, limit, truncated[proc.stdout], truncated[proc.stderr],
@@ -257,7 +258,7 @@ _CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_sandbox_chil
 
 
 def run_child(
-    config: dict[str, object],
+    config: Mapping[str, object],
     *,
     cwd: str,
     env: Mapping[str, str],

@@ -130,7 +130,7 @@ def _install_hook(cfg: dict[str, object]) -> None:
     def user_initiated() -> bool:
         # The nearest frame that is not import or ctypes machinery decides: model code
         # (or code it compiled itself) is "user"; installed libraries are not.
-        frame = getframe(2)
+        frame: types.FrameType | None = getframe(2)
         while frame is not None:
             name = frame.f_code.co_filename
             if name.startswith("<frozen ") or "/importlib/" in name or "/ctypes/" in name:
@@ -143,9 +143,9 @@ def _install_hook(cfg: dict[str, object]) -> None:
         return True
 
     def resolve(path: object) -> str | None:
-        if isinstance(path, int) or path is None:
+        if not isinstance(path, str | bytes | os.PathLike):
             return None
-        text = os.fsdecode(os.fspath(path))  # type: ignore[arg-type]
+        text = os.fsdecode(path)
         return os.path.realpath(os.path.join(os.getcwd(), text))
 
     def deny(what: str) -> None:

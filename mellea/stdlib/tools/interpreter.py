@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
+from typing import Any
 
 from ...backends.tools import MelleaTool
 from ._container import LLMSandboxEnvironment
@@ -78,7 +79,7 @@ def python_tool(
     suppress_agg: bool = False,
     *,
     timeout: float | None = None,
-) -> MelleaTool:
+) -> MelleaTool[..., Any]:
     """A tool that runs the Python code the model writes, in `tier` (default `"local"`).
 
     `packages` adds to the policy's packages (the local tiers check they are importable;

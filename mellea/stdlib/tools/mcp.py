@@ -184,7 +184,7 @@ class MCPToolSpec:
         self.connection = connection
         self._server_name = name
 
-    def as_mellea_tool(self) -> MelleaTool:
+    def as_mellea_tool(self) -> MelleaTool[..., Any]:
         """A `MelleaTool` that calls this tool on the server (one session per call)."""
         schema = dict(self.input_schema or {"type": "object", "properties": {}})
         schema.setdefault("type", "object")
@@ -228,7 +228,7 @@ class _MCPCall:
         return text
 
 
-class _MCPTool(MelleaTool):
+class _MCPTool(MelleaTool[..., Any]):
     """An MCP tool: awaited by `acall_tools`; `run()` blocks on mellea's I/O loop."""
 
     def run(self, *args: Any, **kwargs: Any) -> Any:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 from ...backends.tools import MelleaTool
 from . import _local_run as run
@@ -97,7 +98,7 @@ class BashEnvironment:
             if self.working_dir is None:
                 run.remove_scratch(scratch)
 
-    def as_tool(self, name: str = "bash") -> MelleaTool:
+    def as_tool(self, name: str = "bash") -> MelleaTool[..., Any]:
         """A tool whose only argument is the command (the rest is this environment's)."""
 
         def run_bash(command: str) -> ExecutionResult:
