@@ -140,7 +140,9 @@ class LocalSandboxEnvironment(ExecutionEnvironment):
                 f"missing packages: {', '.join(missing)} (the local tiers never install "
                 "packages; install them in this environment or use the docker tier)"
             )
-        owner = run.drop_target()
+        # A working directory of yours stays yours: no drop to `nobody` (who could not
+        # write it); as root the pids cgroup bounds processes instead.
+        owner = run.drop_target() if self.working_directory is None else None
         scratch = self.working_directory or run.scratch_dir(owner)
         try:
             return self._run(code, scratch, owner, timeout)
