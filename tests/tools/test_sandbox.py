@@ -275,3 +275,52 @@ def test_docker_tier_runs_in_a_container_or_says_why_not() -> None:
         assert result.skipped and reason in result.skip_message  # type: ignore[operator]
         pytest.skip(f"container tier not exercised: {reason}")
     assert result.success and result.stdout == "42\n"
+
+
+def test_working_directory_persists_and_copies_in_and_out(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    env = make_execution_environment("local", FAST, working_directory=str(work))
+    source = tmp_path / "data.txt"
+    source.write_text("3 4\n")
+    env.copy_in(source, "data.txt")
+    result = env.execute(
+        "a, b = map(int, open('data.txt').read().split())\nopen('sum.txt', 'w').write(str(a + b))"
+    )
+    assert result.success and result.working_directory == str(work)
+    env.copy_out("sum.txt", tmp_path / "sum.txt")
+    assert (tmp_path / "sum.txt").read_text() == "7"
+    with pytest.raises(ValueError, match="outside the working directory"):
+        env.copy_out("../data.txt", tmp_path / "x")
+    with pytest.raises(NotImplementedError):
+        sandbox().copy_in(source, "data.txt")  # type: ignore[attr-defined]
+
+
+def test_policy_declares_what_it_enforces_and_tiers_are_chosen_by_name() -> None:
+    assert CapabilityPolicy().unenforced_capabilities() == []
+    assert "network_access" in CapabilityPolicy().enforced_capabilities()
+    with pytest.raises(ValueError):
+        CapabilityPolicy(packages=["--index-url=http://evil"])
+    with pytest.raises(ValueError):
+        CapabilityPolicy(timeout=0)
+    kinds = {tier: type(make_execution_environment(tier)).__name__ for tier in COMPATIBILITY_MATRIX}
+    assert kinds == {
+        "static": "StaticAnalysisEnvironment", "local_unsafe": "UnsafeEnvironment",
+        "local": "LocalSandboxEnvironment", "docker_unsafe": "LLMSandboxEnvironment",
+        "docker": "LLMSandboxEnvironment",
+    }  # fmt: skip
+    missing = run("print(1)", CapabilityPolicy(timeout=3, packages=["surely-not-installed-pkg"]))
+    assert missing.skipped and "surely-not-installed-pkg" in missing.skip_message  # type: ignore[operator]
+
+
+def test_deprecated_interpreters_warn_and_stay_safe() -> None:
+    from mellea.stdlib.tools import code_interpreter, local_code_interpreter
+
+    with pytest.warns(DeprecationWarning):
+        local = local_code_interpreter(
+            "import os\nprint(os.environ.get('HOME', '').startswith('/tmp'))"
+        )
+    assert local.execution_mode == "local" and local.stdout == "True\n"  # the sandbox, not unsafe
+    with pytest.warns(DeprecationWarning):
+        docker = code_interpreter("print(1)")
+    assert docker.execution_mode == "docker"
