@@ -15,7 +15,14 @@ def lazy_getattr(module_name: str, exports: dict[str, str]) -> Callable[[str], A
         if target is None:
             raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
         mod_name, _, attr = target.partition(":")
-        module = importlib.import_module(mod_name)
+        try:
+            module = importlib.import_module(mod_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod_name:  # a dependency of the module is missing: say so
+                raise
+            raise AttributeError(
+                f"module {module_name!r} has no attribute {name!r} ({mod_name} is missing)"
+            ) from exc
         value = getattr(module, attr) if attr else module
         import sys
 

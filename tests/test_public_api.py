@@ -15,7 +15,17 @@ PUBLIC = {
     "mellea.backends.tools": ["tool", "MelleaTool", "tool_call_schema", "parse_tool_reply"],
     "mellea.backends.ollama": ["OllamaModelBackend"],
     "mellea.core": ["CBlock", "Component", "Context", "ModelOutputThunk", "Backend",
-                    "ComponentParseError", "ContextTurn"],
+                    "ComponentParseError", "ContextTurn", "ComputedModelOutputThunk",
+                    "GenerateLog", "ImageBlock", "ImageUrlBlock", "AudioBlock", "AudioUrlBlock",
+                    "blockify", "default_output_to_bool", "PartialValidationResult",
+                    "PartialValidationSummary", "SamplingStrategy", "Formatter", "MelleaLogger",
+                    "log_context", "generate_walk", "ContextTypeMismatchError"],
+    "mellea.core.base": ["ModelOutputThunk", "Context", "TemplateRepresentation",
+                         "make_image_block", "get_images_from_component", "AbstractMelleaTool"],
+    "mellea.core.utils": ["MelleaLogger", "JsonFormatter", "configure_logging", "RESTHandler"],
+    "mellea.formatters": ["ChatFormatter", "TemplateFormatter", "Formatter"],
+    "mellea.helpers": ["wait_for_all_mots", "ClientCache", "send_to_queue",
+                       "get_current_event_loop", "DEFAULT_CHUNK_TIMEOUT"],
     "mellea.stdlib.context": ["SimpleContext", "ChatContext"],
     "mellea.stdlib.components": ["Instruction", "Message", "SimpleComponent", "ToolMessage",
                                  "mify", "MObject", "generative"],
@@ -40,11 +50,23 @@ def test_public_names_resolve(module: str) -> None:
 
 def test_same_objects_through_every_path() -> None:
     import mellea
+    import mellea.core.base as base
+    import mellea.helpers as helpers
     from mellea.backends import ModelOption
-    from mellea.core import ModelOutputThunk
+    from mellea.backends.formatter import to_chat_messages
+    from mellea.core import Formatter, ModelOutputThunk, SamplingStrategy
+    from mellea.formatters import Formatter as Formatter2
+    from mellea.formatters.wire import to_chat_messages as to_chat_messages2
+    from mellea.helpers.async_helpers import wait_for_all_mots
+    from mellea.helpers.portal import get_portal
+    from mellea.stdlib.sampling import SamplingStrategy as SamplingStrategy2
 
     assert mellea.ModelOption is ModelOption
-    assert mellea.ModelOutputThunk is ModelOutputThunk
+    assert mellea.ModelOutputThunk is ModelOutputThunk is base.ModelOutputThunk
+    assert Formatter is Formatter2 and SamplingStrategy is SamplingStrategy2
+    assert to_chat_messages is to_chat_messages2
+    assert helpers.wait_for_all_mots is wait_for_all_mots
+    assert get_portal.__module__ == "mellea._runtime.portal"
 
 
 def test_import_mellea_is_light() -> None:

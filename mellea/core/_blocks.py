@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec
 
 from typing_extensions import TypeVar
@@ -92,11 +92,12 @@ class TemplateRepresentation:
     fields (`role`, `thinking`, `tool_calls`, `tool_call_id`, `tool_name`) let a component
     choose how it is sent as a chat message; `images` and `audio` travel with it.
     `provider_fields` are extra wire fields per provider (`"*"` for any), merged under
-    mellea's own fields.
+    mellea's own fields. `component=` is accepted for `obj=` (as Mellea's docs write it),
+    and `tools` may be given as a list (keyed by each tool's name).
     """
 
-    obj: Any
-    args: dict[str, TemplateArg]
+    obj: Any = None
+    args: dict[str, TemplateArg] = field(default_factory=dict)
     tools: Mapping[str, Any] | None = None
     """Tools the component offers, by name (`AbstractMelleaTool`s or plain callables)."""
     fields: list[Any] | None = None
@@ -110,6 +111,22 @@ class TemplateRepresentation:
     tool_call_id: str | None = None
     tool_name: str | None = None
     provider_fields: dict[str, dict[str, Any]] | None = None
+    component: InitVar[Any] = None
+
+    def __post_init__(self, component: Any) -> None:
+        if component is not None:
+            if self.obj is not None and self.obj is not component:
+                raise TypeError("give the represented object as obj= or component=, not both")
+            self.obj = component
+        if isinstance(self.tools, list | tuple):
+            self.tools = {_tool_name(t): t for t in self.tools}
+
+
+def _tool_name(tool: Any) -> str:
+    name = getattr(tool, "name", None) or getattr(tool, "__name__", None)
+    if not isinstance(name, str):
+        raise TypeError(f"a tool needs a name (a .name or a function's __name__): {tool!r}")
+    return name
 
 
 class Component(Generic[S]):

@@ -86,19 +86,31 @@ class Backend(abc.ABC):
 
 
 def generate_walk(c: Component[Any] | CBlock) -> list[ModelOutputThunk[Any]]:
-    """The uncomputed thunks `c` depends on: itself, or found through `parts()`, depth first."""
-    if isinstance(c, ModelOutputThunk):
-        return [] if c.is_computed() else [c]
-    if isinstance(c, CBlock):
-        return []
-    if not isinstance(c, Component):
-        raise TypeError(
-            f"parts() may only hold CBlocks, Components and ModelOutputThunks, "
-            f"found {type(c).__name__}"
-        )
+    """The uncomputed thunks `c` depends on: itself, or found through `parts()`, depth first.
+
+    Each thunk is listed once; a component reached again (shared, or a cycle) is not
+    walked twice.
+    """
     found: list[ModelOutputThunk[Any]] = []
-    for part in c.parts():
-        found.extend(generate_walk(part))
+    seen: set[int] = set()
+
+    def walk(node: object) -> None:
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        if isinstance(node, ModelOutputThunk):
+            if not node.is_computed():
+                found.append(node)
+        elif isinstance(node, Component):
+            for part in node.parts():
+                walk(part)
+        elif not isinstance(node, CBlock):
+            raise TypeError(
+                "parts() may only hold CBlocks, Components and ModelOutputThunks, "
+                f"found {type(node).__name__}"
+            )
+
+    walk(c)
     return found
 
 

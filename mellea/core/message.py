@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 from ._blocks import CBlock, Component, TemplateRepresentation
 from .generation import ModelToolCall
@@ -214,3 +214,27 @@ class ToolMessage(Message):
 
     def __repr__(self) -> str:
         return f"ToolMessage({self.name!r}, {self.content!r})"
+
+
+def message_from_template_representation(
+    tr: TemplateRepresentation, *, default_role: MessageRole, content: str
+) -> Message:
+    """The `Message` a component with representation `tr` is sent as.
+
+    `tr.role` (when set) beats `default_role`; an unknown role raises `ValueError`. Images,
+    audio, thinking, tool calls and provider fields travel along; a `tool` message also
+    keeps its call id and tool name.
+    """
+    role = cast(MessageRole, tr.role or default_role)
+    is_tool = role == "tool"
+    return Message(
+        role,
+        content,
+        images=tr.images,
+        audio=tr.audio,
+        tool_calls=tr.tool_calls,
+        tool_call_id=tr.tool_call_id if is_tool else None,
+        tool_name=tr.tool_name if is_tool else None,
+        thinking=tr.thinking,
+        provider_fields=tr.provider_fields,
+    )

@@ -14,36 +14,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import cast
 
 from ...core.base import CBlock, Component, TemplateRepresentation
 from ...core.context import Context, ContextItem
-from ...core.message import Message, MessageRole, ToolMessage
+from ...core.message import Message, ToolMessage, message_from_template_representation
 from ...core.thunk import ModelOutputThunk
-
-
-def message_from_template_representation(
-    tr: TemplateRepresentation, *, default_role: MessageRole, content: str
-) -> Message:
-    """The `Message` a component with representation `tr` is sent as.
-
-    `tr.role` (when set) beats `default_role`; an unknown role raises `ValueError`. Images,
-    audio, thinking, tool calls and provider fields travel along; a `tool` message also
-    keeps its call id and tool name.
-    """
-    role = cast(MessageRole, getattr(tr, "role", None) or default_role)
-    is_tool = role == "tool"
-    return Message(
-        role,
-        content,
-        images=tr.images,
-        audio=getattr(tr, "audio", None),
-        tool_calls=getattr(tr, "tool_calls", None),
-        tool_call_id=getattr(tr, "tool_call_id", None) if is_tool else None,
-        tool_name=getattr(tr, "tool_name", None) if is_tool else None,
-        thinking=getattr(tr, "thinking", None),
-        provider_fields=getattr(tr, "provider_fields", None),
-    )
 
 
 def _rendered_text(item: object) -> str:
