@@ -53,7 +53,7 @@ def _environment() -> jinja2.Environment:
 
 def _check_size(operator: str, left: Any, right: Any) -> None:
     """Refuse a `*` or `**` whose result would exceed `MAX_RESULT_CHARS` (before computing it)."""
-    sized = str | bytes | list | tuple
+    sized = (str, bytes, list, tuple)
     size = 0.0
     if operator == "*" and isinstance(left, sized) and isinstance(right, int):
         size = len(left) * right
@@ -63,7 +63,7 @@ def _check_size(operator: str, left: Any, right: Any) -> None:
         # digits of left ** right
         size = abs(right) * math.log10(abs(left)) if abs(left) > 1 else 0.0
     if size > MAX_RESULT_CHARS:
-        from jinja2.sandbox import SecurityError
+        from jinja2.exceptions import SecurityError
 
         raise SecurityError(f"'{operator}' would produce more than {MAX_RESULT_CHARS} items")
 
@@ -80,7 +80,7 @@ def render(source: str, variables: dict[str, Any]) -> str:
     anything the sandbox refuses, or an expression that fails (`{{ 1/0 }}`).
     """
     import jinja2
-    from jinja2.sandbox import SecurityError
+    from jinja2.exceptions import SecurityError
 
     try:
         return _compile(source).render(**variables)
