@@ -11,6 +11,7 @@ shares our GIL; nothing touches the network):
   streaming  500 tokens at 2 ms through astream(): all delivered, span vs ideal
   memory     peak RSS of a 256-thunk fan-out; bytes per pending thunk
   engine     embedded llama.cpp through mellea vs llama_cpp directly; 4 thunks vs 1
+  serve      m serve: time per request vs the program in-process; p99 at 256 streams
 
 Prints the table and appends it, dated, to bench/RESULTS.md (unless --no-write).
 `--profile OUT.svg` runs the chosen sections under py-spy (all threads, mellea's I/O
@@ -32,7 +33,7 @@ from pathlib import Path
 # Sections import as `bench.*` (relative imports) and the server as `tests.servers`.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import _fanout, _local, _memory, _overhead, _startup, _streaming
+from bench import _fanout, _local, _memory, _overhead, _serve, _startup, _streaming
 from bench._report import ROOT, Row, append, render
 
 SECTIONS: dict[str, Callable[[], list[Row]]] = {
@@ -42,6 +43,7 @@ SECTIONS: dict[str, Callable[[], list[Row]]] = {
     "streaming": _streaming.run,
     "memory": _memory.run,
     "engine": _local.run,
+    "serve": _serve.run,
 }
 
 
