@@ -40,13 +40,15 @@ class Answer:
         self.started = time.perf_counter() if started is None else started
         self.first_token_ms: float | None = None
         self._sampling: SamplingResult | None = None
+        self._wire_tool_calls: list[dict[str, Any]] | None = None  # a Message's, as sent
         if isinstance(result, SamplingResult):
             self._sampling = result
             self.thunk: ModelOutputThunk[Any] = result.result
         elif isinstance(result, ModelOutputThunk):
             self.thunk = result
         elif isinstance(result, Message):
-            self.thunk = ModelOutputThunk(result.content, tool_calls=result.tool_calls)
+            self.thunk = ModelOutputThunk(result.content)
+            self._wire_tool_calls = result.tool_calls
         elif isinstance(result, CBlock):
             self.thunk = ModelOutputThunk(result.value or "")
         elif isinstance(result, str):

@@ -215,7 +215,7 @@ def _parse(body: bytes) -> tuple[_wire.ChatCompletionRequest, dict[str, Any]]:
 
 def _check_format(answer: Answer, fmt: Any) -> None:
     """With a response_format, the answer must validate against it (never a wrong object)."""
-    if fmt is None or answer.thunk.tool_calls:
+    if fmt is None or answer.tool_calls():
         return
     from pydantic import ValidationError
 

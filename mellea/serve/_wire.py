@@ -119,7 +119,7 @@ def model_options(request: ChatCompletionRequest) -> dict[str, Any]:
     return options
 
 
-def _client_tool(spec: FunctionDefinition) -> MelleaTool:
+def _client_tool(spec: FunctionDefinition) -> MelleaTool[..., Any]:
     """A tool the client defined: offered to the model; the client runs it."""
     from ..backends.tools import MelleaTool
 
@@ -128,8 +128,8 @@ def _client_tool(spec: FunctionDefinition) -> MelleaTool:
             f"tool {spec.name!r} was defined by the client of m serve; return the call to it"
         )
 
-    parameters = spec.parameters or {"type": "object", "properties": {}}
-    return MelleaTool(spec.name, runs_on_the_client, spec.description or "", parameters)
+    as_json_tool = {"type": "function", "function": spec.model_dump(exclude_none=True)}
+    return MelleaTool(spec.name, runs_on_the_client, as_json_tool)
 
 
 # ----- responses --------------------------------------------------------------------------

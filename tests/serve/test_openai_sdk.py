@@ -15,6 +15,7 @@ import pytest
 from pydantic import BaseModel
 
 from mellea.backends import ModelOption
+from mellea.core import ImageBlock
 from mellea.serve import ChatMessage, ImageUrlContent, TextContent
 from tests.servers import LoopbackServer, Reply
 
@@ -272,6 +273,8 @@ def test_image_parts_are_passed_through(
     assert isinstance(message.content[1], ImageUrlContent)
     assert message.content[1].image_url == {"url": data_uri, "detail": "low"}
     assert message.get_image_urls() == [data_uri]
+    (block,) = message.get_image_blocks()
+    assert isinstance(block, ImageBlock) and data_uri.endswith(str(block.value))
     assert message.get_text_content() == "What is in this picture?"
 
 
@@ -282,3 +285,22 @@ def test_models_and_health(loopback: LoopbackServer, serve_program: Callable[...
     import httpx
 
     assert httpx.get(f"{url}/health").json()["status"] == "pass"
+
+
+def test_chat_message_and_str_results(
+    loopback: LoopbackServer, serve_program: Callable[..., str]
+) -> None:
+    session = loopback_session(loopback)
+
+    def serve(input: list[ChatMessage], requirements: Any, model_options: Any) -> Any:
+        text = input[-1].get_text_content()
+        return text.upper() if text.startswith("shout") else session.chat(text)
+
+    url = serve_program(serve)
+    ask = client(url).chat.completions.create
+    assert (
+        ask(model="m", messages=[{"role": "user", "content": "hey"}]).choices[0].message.content
+        == "Echo: hey"
+    )
+    shouted = ask(model="m", messages=[{"role": "user", "content": "shout it"}])
+    assert shouted.choices[0].message.content == "SHOUT IT" and shouted.usage is None
