@@ -109,7 +109,7 @@ def test_sync_client(loopback: LoopbackServer, serve_program: Callable[..., str]
 async def test_async_streaming_deltas_join_to_the_answer(
     loopback: LoopbackServer, serve_program: Callable[..., str]
 ) -> None:
-    loopback.configure(token_delay=0.005)
+    loopback.configure(token_delay=0.03)
     url = serve_program(echo_program(loopback))
     messages: Any = [{"role": "user", "content": "one two three four five six seven"}]
     sdk = aclient(url)
