@@ -12,6 +12,7 @@ shares our GIL; nothing touches the network):
   memory     peak RSS of a 256-thunk fan-out; bytes per pending thunk
   engine     embedded llama.cpp through mellea vs llama_cpp directly; 4 thunks vs 1
   serve      m serve: time per request vs the program in-process; p99 at 256 streams
+  cache      response cache: hit vs miss, hits/s (memory, SQLite), single flight
 
 Prints the table and appends it, dated, to bench/RESULTS.md (unless --no-write).
 `--profile OUT.svg` runs the chosen sections under py-spy (all threads, mellea's I/O
@@ -33,7 +34,7 @@ from pathlib import Path
 # Sections import as `bench.*` (relative imports) and the server as `tests.servers`.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import _fanout, _local, _memory, _overhead, _serve, _startup, _streaming
+from bench import _cache, _fanout, _local, _memory, _overhead, _serve, _startup, _streaming
 from bench._report import ROOT, Row, append, render
 
 SECTIONS: dict[str, Callable[[], list[Row]]] = {
@@ -44,6 +45,7 @@ SECTIONS: dict[str, Callable[[], list[Row]]] = {
     "memory": _memory.run,
     "engine": _local.run,
     "serve": _serve.run,
+    "cache": _cache.run,
 }
 
 
