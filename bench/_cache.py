@@ -1,4 +1,4 @@
-"""Section 7: the response cache (`CachedBackend`) against the loopback server.
+"""Section 8: the response cache (`CachedBackend`) against the loopback server.
 
 - hit vs miss: per-call latency of `await (await m.ainstruct(...)).avalue()` when the
   answer is in the store (a repeated prompt) vs when it is not (a fresh prompt each call,
@@ -28,7 +28,7 @@ from ._endpoints import MODEL
 from ._report import Goal, Row
 from ._timing import Samples, interleave_async
 
-SECTION = "7 cache"
+SECTION = "8 cache"
 TOKENS = 160  # "tok0 tok1 ... tok159": 1009 characters
 GREEDY = {ModelOption.TEMPERATURE: 0}
 CALLS = 400
