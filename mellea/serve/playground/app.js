@@ -71,9 +71,12 @@ class Turn {
       case "attempt":
         this.attempt(event.index);
         break;
-      case "attempt_delta":
-        this.attempt(event.index).text.textContent += event.text;
+      case "attempt_delta": {
+        const card = this.attempt(event.index);
+        card.text.textContent += event.text;
+        card.dataset.deltas = String(Number(card.dataset.deltas || 0) + 1);
         break;
+      }
       case "attempt_end": {
         const card = this.attempt(event.index);
         card.dataset.state = event.status;
