@@ -186,3 +186,15 @@ def test_replay_only_fails_tests_without_a_cassette(project: Path) -> None:
     assert "mellea cassette: this request is not in the cassette" in result.stdout
     assert "the file does not exist" in result.stdout
     assert not (project / "cassettes").exists()
+
+
+def test_the_plugin_imports_nothing_heavy() -> None:
+    """pytest imports the plugin in every run of every project that has mellea installed."""
+    code = (
+        "import sys, mellea.testing.pytest_plugin; "
+        "print(sorted(m for m in sys.modules if m.startswith(('mellea.', 'httpx', 'pydantic'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert (
+        out.stdout.strip() == "['mellea._lazy', 'mellea.testing', 'mellea.testing.pytest_plugin']"
+    )

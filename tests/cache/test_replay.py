@@ -39,6 +39,11 @@ def add(a: int, b: int) -> int:
 def _cached(srv: LoopbackServer, kind: str = "ollama", **kw: Any) -> CachedBackend:
     if kind == "ollama":
         return CachedBackend(OllamaModelBackend("m", base_url=srv.url, retry=NO_RETRY), **kw)
+    if kind == "litellm":
+        from mellea.backends.litellm import LiteLLMBackend
+
+        inner = LiteLLMBackend("openai/m", base_url=srv.openai_base_url, api_key="sk-x")
+        return CachedBackend(inner, **kw)
     return CachedBackend(OpenAIBackend("m", base_url=srv.openai_base_url, retry=NO_RETRY), **kw)
 
 
@@ -87,7 +92,7 @@ async def test_without_pacing_a_hit_arrives_at_once(loopback: LoopbackServer) ->
     assert len(stored.chunks) == 12 and "".join(stored.chunks) == first.value
 
 
-@pytest.mark.parametrize("kind", ["ollama", "openai"])
+@pytest.mark.parametrize("kind", ["ollama", "openai", "litellm"])
 def test_a_hit_has_the_metadata_of_the_original(loopback: LoopbackServer, kind: str) -> None:
     loopback.enqueue(Reply(text="Paris is big.", usage={"prompt_tokens": 9,
                            "completion_tokens": 4, "total_tokens": 13}, finish_reason="length"))  # fmt: skip
@@ -98,7 +103,7 @@ def test_a_hit_has_the_metadata_of_the_original(loopback: LoopbackServer, kind: 
     assert hit.generation.usage == first.generation.usage
     assert hit.generation.finish_reasons == first.generation.finish_reasons == ["length"]
     assert hit.generation.response_id == first.generation.response_id
-    assert hit.generation.model == "m" and hit.generation.ttfb_ms is not None
+    assert hit.generation.model == first.generation.model and hit.generation.ttfb_ms is not None
     assert (first.generation.extra["cache"], hit.generation.extra["cache"]) == ("miss", "hit")
 
 
