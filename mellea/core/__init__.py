@@ -33,6 +33,14 @@ from .base import (
     get_images_from_component,
     make_image_block,
 )
+from .chunking import (
+    Chunker,
+    ChunkingStrategy,
+    ParagraphChunking,
+    SentenceChunking,
+    WordChunking,
+    resolve_chunking_strategy,
+)
 from .errors import (
     BackendError,
     BackendProtocolError,
@@ -70,6 +78,8 @@ __all__ = [
     "BaseModelSubclass",
     "C",
     "CBlock",
+    "Chunker",
+    "ChunkingStrategy",
     "Component",
     "ComponentParseError",
     "ComputedModelOutputThunk",
@@ -89,6 +99,7 @@ __all__ = [
     "MelleaLogger",
     "ModelOutputThunk",
     "ModelToolCall",
+    "ParagraphChunking",
     "PartialValidationResult",
     "PartialValidationSummary",
     "RateLimitedError",
@@ -98,10 +109,12 @@ __all__ = [
     "SampleActionType",
     "SamplingResult",
     "SamplingStrategy",
+    "SentenceChunking",
     "Span",
     "TemplateRepresentation",
     "ToolArgumentsError",
     "ValidationResult",
+    "WordChunking",
     "blockify",
     "clear_log_context",
     "default_output_to_bool",
@@ -110,5 +123,6 @@ __all__ = [
     "get_images_from_component",
     "log_context",
     "make_image_block",
+    "resolve_chunking_strategy",
     "set_log_context",
 ]

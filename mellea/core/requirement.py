@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._blocks import CBlock, Component
+from .chunking import ChunkingStrategy, resolve_chunking_strategy
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -176,6 +177,8 @@ class Requirement(Component[ValidationResult]):
     With `validation_fn` it is checked in code (the function gets the context whose last
     output is the candidate); without, by asking the model (LLM-as-a-judge), whose answer
     `output_to_bool` reads. `check_only=True` keeps the description out of the prompt.
+    `chunking` ("word", "sentence", "paragraph", a `ChunkingStrategy`) sets the chunks
+    its `stream_validate` receives during streaming validation (default: the stream's).
     """
 
     def __init__(
@@ -185,11 +188,14 @@ class Requirement(Component[ValidationResult]):
         *,
         output_to_bool: Callable[[CBlock | str], bool] | None = default_output_to_bool,
         check_only: bool = False,
+        chunking: str | ChunkingStrategy | None = None,
     ) -> None:
         self.description = description
         self.validation_fn = validation_fn
         self.output_to_bool = output_to_bool
         self.check_only = check_only
+        self.chunking = resolve_chunking_strategy(chunking)
+        """The chunks this requirement's `stream_validate` sees; None: the stream's."""
 
     def format_for_llm(self) -> str:
         return self.description or ""

@@ -16,7 +16,7 @@ import asyncio
 import enum
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Protocol
 
@@ -98,6 +98,7 @@ class ModelOutputThunk(CBlock, Generic[S]):
         self._read_idx = 0
         self._reader: asyncio.Task[Any] | None = None
         self._stream_waiter: Waiter | None = None
+        self._watchers: list[Waiter] = []  # `watch()` iterators waiting for text
         self._done_waiters: list[Waiter] = []
         self._done_event: threading.Event | None = None
         self._handle: GenerationHandle | None = None
@@ -224,6 +225,33 @@ class ModelOutputThunk(CBlock, Generic[S]):
             return f"ModelOutputThunk({self._underlying_value!r})"
         return f"ModelOutputThunk(<{self._state.value}>, partial={self.partial_value!r})"
 
+    async def watch(self) -> AsyncGenerator[str, None]:
+        """The generated text as it arrives, from the start, without being its reader.
+
+        Unlike `astream()`, any number of watchers may follow one thunk alongside its
+        reader (streaming validation watches attempts a UI may be reading). Ends when
+        the generation ends, whether it succeeded or not (check `error` afterwards).
+        """
+        seen = 0
+        while True:
+            fut: asyncio.Future[None] | None = None
+            with self._lock:
+                end = len(self._parts)
+                if seen < end:
+                    chunk = "".join(self._parts[seen:end])
+                    seen = end
+                elif self._state is not _State.PENDING:
+                    return
+                else:
+                    self._check_has_producer()
+                    loop = asyncio.get_running_loop()
+                    fut = loop.create_future()
+                    self._watchers.append((loop, fut, threading.get_ident()))
+            if fut is None:
+                yield chunk
+            else:
+                await fut
+
     # ----- cancelling -------------------------------------------------------------
 
     def cancel(self) -> bool:
@@ -290,8 +318,13 @@ class ModelOutputThunk(CBlock, Generic[S]):
                 self.generation.ttfb_ms = (time.perf_counter() - self._started_at) * 1000
             self._parts.append(delta)
             waiter, self._stream_waiter = self._stream_waiter, None
+            watchers = self._watchers
+            if watchers:
+                self._watchers = []
         if waiter is not None:
             wake(waiter)
+        for watcher in watchers:
+            wake(watcher)
 
     def _resolve(self, parsed_repr: Any = None) -> bool:
         """Mark the generation complete: the value is the text fed so far."""
@@ -328,8 +361,8 @@ class ModelOutputThunk(CBlock, Generic[S]):
             self._generate_log = settled_log(self)
 
     def _take_waiters(self) -> list[Waiter]:
-        waiters = self._done_waiters
-        self._done_waiters = []
+        waiters = self._done_waiters + self._watchers
+        self._done_waiters, self._watchers = [], []
         if self._stream_waiter is not None:
             waiters.append(self._stream_waiter)
             self._stream_waiter = None
