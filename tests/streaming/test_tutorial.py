@@ -8,6 +8,7 @@ model (no OLLAMA_HOST: `start_session()` falls back to it).
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 import runpy
@@ -88,7 +89,7 @@ def test_step2_cancels_the_request_at_the_third_sentence(
     assert "Streaming failure: Exceeded 2-sentence limit" in lines
     at_cancel = lines[lines.index("Text at cancellation:") + 1]
     # The third sentence ended the stream: its text is kept, the rest never came.
-    assert eval(at_cancel).startswith(" ".join(sentences[:3]))  # noqa: S307 - a repr we printed
+    assert ast.literal_eval(at_cancel).startswith(" ".join(sentences[:3]))
     assert "Sentence number 5" not in at_cancel
     chat = loopback.wait_idle().for_path("/api/chat")[-1]
     assert chat.client_disconnected
@@ -100,9 +101,8 @@ def test_step3_word_chunks_and_a_forbidden_word(
     clean = " ".join(f"w{i}" for i in range(12))
     on_loopback(monkeypatch, loopback, Reply(text=clean))
     out = run_program("step3_word_chunking.py", monkeypatch)
-    assert out.splitlines() == ["  word   1: 'w0'", "  word   6: 'w5'", "  word  11: 'w10'"] + [
-        "12 word chunks total"
-    ]
+    words = ["  word   1: 'w0'", "  word   6: 'w5'", "  word  11: 'w10'"]
+    assert out.splitlines() == [*words, "12 word chunks total"]
     on_loopback(monkeypatch, loopback, Reply(text="Fast and legacy free, obsolete never."))
     out = run_program("step3_word_chunking.py", monkeypatch)
     assert out.splitlines()[-1] == "Failure: Forbidden word: 'legacy'"
@@ -135,9 +135,8 @@ def test_step5_custom_line_chunking(
     listing = "1. London\n2. Paris\n3. Tokyo\n4. Ottawa\n5. Canberra"
     on_loopback(monkeypatch, loopback, Reply(text=listing))
     out = run_program("step5_custom_chunking.py", monkeypatch)
-    assert out.splitlines() == [f"  line: {line!r}" for line in listing.split("\n")] + [
-        "Completed normally"
-    ]
+    lines = [f"  line: {line!r}" for line in listing.split("\n")]
+    assert out.splitlines() == [*lines, "Completed normally"]
     on_loopback(monkeypatch, loopback, Reply(text="1. London\nParis\n3. Tokyo"))
     out = run_program("step5_custom_chunking.py", monkeypatch)
     assert out.splitlines() == [
