@@ -95,9 +95,9 @@ class LLMaJRequirement(Requirement):
         chunking: Any = None,
     ) -> None:
         super().__init__(
-            description, validation_fn, output_to_bool=output_to_bool, check_only=check_only
-        )
-        self.chunking = chunking
+            description, validation_fn, output_to_bool=output_to_bool, check_only=check_only,
+            chunking=chunking,
+        )  # fmt: skip
 
 
 class ALoraRequirement(LLMaJRequirement):
