@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import re
 import selectors
@@ -31,6 +32,8 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, cast
+
+logger = logging.getLogger("mellea")
 
 _GRACE_S = 0.5
 _NOBODY = 65534
@@ -125,6 +128,26 @@ def pids_cgroup(max_pids: int) -> str | None:
         except OSError:
             os.rmdir(path)
     return None
+
+
+@functools.cache
+def process_limit_enforced() -> bool:
+    """Whether sandboxed processes can be bounded in number here.
+
+    True for a non-root user (RLIMIT_NPROC), for root that can drop to `nobody`, and for
+    root with a writable pids cgroup; False otherwise (e.g. root in a container without
+    cgroup access) — then only the timeout ends a process storm.
+    """
+    if os.geteuid() != 0 or drop_target() is not None:
+        return True
+    probe = pids_cgroup(1)
+    release_cgroup(probe)
+    if probe is None:
+        logger.warning(
+            "mellea: running as root without a writable pids cgroup: sandboxed code that may "
+            "start processes is bounded only by its timeout"
+        )
+    return probe is not None
 
 
 def release_cgroup(path: str | None) -> None:
@@ -268,7 +291,9 @@ def run_child(
     max_pids: int,
 ) -> RunOutcome:
     """Run `_sandbox_child.py` with `config` contained (in a pids cgroup where needed)."""
-    cgroup = pids_cgroup(max_pids) if config.get("drop_to") is None else None
+    cgroup = None
+    if config.get("drop_to") is None and process_limit_enforced():
+        cgroup = pids_cgroup(max_pids)
     argv = [sys.executable, "-I", "-B", _CHILD, json.dumps({**config, "cgroup": cgroup})]
     try:
         return run_contained(
@@ -279,6 +304,14 @@ def run_child(
 
 
 __all__ = [
-    "RunOutcome", "drop_target", "pids_cgroup", "release_cgroup", "remove_scratch",
-    "run_child", "run_contained", "sandbox_env", "scratch_dir",
+    "RunOutcome",
+    "drop_target",
+    "pids_cgroup",
+    "process_limit_enforced",
+    "release_cgroup",
+    "remove_scratch",
+    "run_child",
+    "run_contained",
+    "sandbox_env",
+    "scratch_dir",
 ]  # fmt: skip
