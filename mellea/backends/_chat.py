@@ -33,7 +33,7 @@ from ..core.errors import (
 from ..core.thunk import ModelOutputThunk
 from ._policy import call_deadline
 from .backend import FormatterBackend
-from .formatter import ChatMessage, iter_thunk_inputs, to_chat_messages
+from .formatter import ChatFormatter, ChatMessage, iter_thunk_inputs, to_chat_messages
 from .model_ids import ModelIdentifier
 from .model_options import ResolvedOptions, resolve_options
 from .tools import MelleaTool, action_tools, normalize_tools
@@ -107,9 +107,18 @@ class ChatBackend(FormatterBackend):
         *,
         model_options: Mapping[str, Any] | None = None,
     ) -> None:
+        if formatter is not None and not isinstance(formatter, ChatFormatter):
+            raise TypeError(
+                f"formatter must be a ChatFormatter (e.g. TemplateFormatter), got {formatter!r}"
+            )
         super().__init__(model_id, formatter, model_options=model_options)
         # Validate construction-time options now: a bad option fails here, not per call.
         self._check_options(resolve_options(self.model_options, native_aliases=self.native_aliases))
+
+    @property
+    def chat_formatter(self) -> ChatFormatter | None:
+        """The formatter rendering components into messages (None: mellea's default)."""
+        return self.formatter if isinstance(self.formatter, ChatFormatter) else None
 
     def _check_options(self, options: ResolvedOptions) -> None:
         """Refuse what this engine cannot do (before any request)."""
@@ -241,7 +250,9 @@ class ChatBackend(FormatterBackend):
         layers: tuple[CallLayer, ...] = (),
     ) -> None:
         call = ChatCall(
-            messages=to_chat_messages(history, action, options.system_prompt),
+            messages=to_chat_messages(
+                history, action, options.system_prompt, formatter=self.chat_formatter
+            ),
             options=options,
             format=format,
             json_schema=format.model_json_schema() if format is not None else None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._blocks import CBlock, Component
 from .requirement import Requirement
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from .context import Context
     from .requirement import ValidationResult
     from .thunk import ModelOutputThunk
+
+_T = TypeVar("_T")
 
 SampleActionType = Component[Any] | CBlock
 """What a strategy samples: the action (a component or block)."""
@@ -143,7 +145,7 @@ class SamplingResult(CBlock):
         )
 
 
-def _pick(items: list[Any], index: int) -> Any:
+def _pick(items: list[_T], index: int) -> _T | None:
     if not items or not -len(items) <= index < len(items):
         return None
     return items[index]

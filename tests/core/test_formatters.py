@@ -179,3 +179,26 @@ def test_a_package_ships_templates_for_its_own_components(
     finally:
         for name in [m for m in sys.modules if m.startswith("thirdparty_pkg")]:
             del sys.modules[name]
+
+
+def test_a_backend_renders_with_the_formatter_it_was_given(templates: Path) -> None:
+    from mellea.backends.dummy import DummyBackend
+    from mellea.stdlib.context import ChatContext
+
+    fmt = TemplateFormatter("llama", template_path=str(templates))
+    backend = DummyBackend(["ok"])
+    backend.formatter = fmt  # (the engines' constructors do not take formatter= yet)
+
+    async def run() -> Any:
+        mot, _ = await backend.generate_from_context(Table("Sales", []), ChatContext())
+        await mot.avalue()
+        return mot.generate_log
+
+    import asyncio
+
+    log = asyncio.run(run())
+    assert log.prompt[-1] == {"role": "user", "content": "DEFAULT Sales"}
+    from mellea.backends._chat import ChatBackend
+
+    with pytest.raises(TypeError, match="ChatFormatter"):
+        ChatBackend.__init__(backend, "m", "not a formatter")
