@@ -113,6 +113,7 @@ class LoopbackApp:
             record.finished = time.monotonic()
             record.status = conn.status
             record.first_byte = conn.first_byte
+            record.events_sent = ctx.timing.events_sent
             if conn.client_gone:
                 record.client_disconnected = True
                 self.disconnects += 1

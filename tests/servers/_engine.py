@@ -149,6 +149,7 @@ def make_plan(
 class Timing:
     started: float
     first_event: float | None = None
+    events_sent: int = 0  # content events (tokens / tool-call pieces) written so far
 
     def ns(self) -> tuple[int, int, int]:
         """(total, prompt_eval, eval) durations in nanoseconds, each >= 1."""
@@ -295,6 +296,7 @@ async def _stream(
             # each sleep's overshoot from accumulating (benchmarks compare to i*delay).
             await asyncio.sleep(max(0.0, start + i * delay - loop.time()))
         conn.chunk(adapter.event(i, timing))
+        timing.events_sent = i + 1
         if faults is not None:
             await faults.at(i + 1)
         elif i % 64 == 63:

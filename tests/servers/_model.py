@@ -113,7 +113,8 @@ class RequestRecord:
     the test process's clock in subprocess mode too). ``headers`` keys are
     lower-cased. ``first_byte`` is when the first response byte was written.
     ``reply_kind`` is "default", "scripted", or "meta" (non-generation endpoints
-    such as /api/tags, and 404s).
+    such as /api/tags, and 404s). ``events_sent`` counts the content events a
+    streaming response wrote (a client that disconnects early stops it).
     """
 
     method: str
@@ -127,6 +128,8 @@ class RequestRecord:
     status: int | None = None
     client_disconnected: bool = False
     reply_kind: ReplyKind = "meta"
+    events_sent: int = 0
+    """Streaming: content events (tokens, tool-call pieces) written before the end."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -141,6 +144,7 @@ class RequestRecord:
             "status": self.status,
             "client_disconnected": self.client_disconnected,
             "reply_kind": self.reply_kind,
+            "events_sent": self.events_sent,
         }
 
 
