@@ -188,6 +188,14 @@ class LocalBackend(ChatBackend):
             # it, so the slot is free for the next request when we report cancellation.
             job.cancel()
             await asyncio.shield(_settled(sink._done))
+            if sink._done.done() and not sink._done.exception():
+                _, prompt, completion = sink._done.result()  # the tokens spent all the same
+                mot.generation.usage = {
+                    "prompt_tokens": prompt,
+                    "completion_tokens": completion,
+                    "total_tokens": prompt + completion,
+                }
+                mot.generation.finish_reasons = ["cancelled"]
             raise
         except Exception as exc:
             raise _engine_error(exc) from None

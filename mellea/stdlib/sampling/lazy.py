@@ -14,7 +14,12 @@ attached to an *outer* thunk (`SampledThunk`) that the call returns uncomputed:
   `mot.attempts` (every attempt thunk started so far) or `async for attempt in
   mot.aiter_attempts()` (each one as it starts; stream it with `async for chunk in
   attempt`).
-- `generation.usage` sums every attempt and judge request of the loop.
+- **Streaming validation**: requirements that override `stream_validate` are checked
+  while each attempt streams; the first `"fail"` cancels that attempt at once (its
+  request aborted, its text kept on the attempt thunk) and the loop goes on with the
+  next attempt. The outer thunk still streams only the validated result.
+- `generation.usage` sums every attempt and judge request of the loop (abandoned
+  attempts included).
 - `ModelOption.TIMEOUT` is one deadline for the whole loop (each request gets what is
   left); past it the outer thunk fails with `DeadlineExceededError`, whose
   `partial_output` is the latest attempt's text, and `sampling_result` keeps the
@@ -46,6 +51,7 @@ from ...core.requirement import Requirement
 from ...core.sampling import SamplingResult
 from ...core.thunk import ModelOutputThunk
 from ...helpers.portal import get_portal
+from ..streaming._checks import checks_while_streaming
 from .base import RejectionSamplingStrategy, SamplingStrategy
 from .run import SamplingRun
 
@@ -173,6 +179,7 @@ def start_sampling(
         on_attempt=outer._add_attempt,
     )  # fmt: skip
     reqs = list(requirements or [])
+    run.stream_checks = any(checks_while_streaming(r) for r in strategy.all_requirements(reqs))
     outer._attach(get_portal().spawn(_drive(outer, strategy, run, action, context, reqs)))
     return outer
 

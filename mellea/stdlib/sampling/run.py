@@ -10,7 +10,13 @@ Every request the loop makes goes through the run, which is what lets it:
 - give each request only the time left of `ModelOption.TIMEOUT` (one deadline for the
   whole loop, not one per request);
 - cancel whatever is still generating when the loop ends (best-of-n losers) or is
-  abandoned (`cancel_unfinished`).
+  abandoned (`cancel_unfinished`);
+- check requirements *while* an attempt streams: a requirement that overrides
+  `stream_validate` sees the attempt's text as it arrives (its `chunking`, else each
+  delta; with `format=` the typed partial object), and a `"fail"` cancels the attempt
+  at once — its request is aborted, its text stays on the attempt thunk, and the
+  strategy repairs or retries as after any failed validation
+  (`mellea.stdlib.streaming._checks`). Such runs request streamed generations.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from ...core.errors import DeadlineExceededError
 from ...core.requirement import Requirement, ValidationResult
 from ...core.sampling import SamplingResult, Validations
 from ...core.thunk import ModelOutputThunk
+from ..streaming._checks import AttemptChecks, checks_while_streaming
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -90,6 +97,8 @@ class SamplingRun:
         """Requests a strategy makes besides attempts and judges (e.g. a thinking phase)."""
         self._on_attempt = on_attempt
         self._parse_requirement: Requirement | None = None
+        self.stream_checks = False
+        """Some requirement checks while attempts stream: request streamed generations."""
 
     # ----- budget, deadline, options ------------------------------------------------
 
@@ -119,6 +128,8 @@ class SamplingRun:
                     f"the sampling loop did not finish within {self.timeout} s"
                 )
             options[ModelOption.TIMEOUT] = left
+        if self.stream_checks:
+            options.setdefault(ModelOption.STREAM, True)
         if seed_offset:
             seed = options.get(ModelOption.SEED, self.backend.model_options.get(ModelOption.SEED))
             if isinstance(seed, int):
@@ -169,11 +180,27 @@ class SamplingRun:
         `judge` asks another backend than the run's for LLM-judged requirements.
         Raises the attempt's own error if its generation failed.
         """
-        await attempt.mot.avalue()
         ctx = attempt.ctx
         if validation_ctx is not None:
             ctx = validation_ctx.add(attempt.action).add(attempt.mot)
-        results = await asyncio.gather(*(self._check(r, ctx, judge) for r in requirements))
+        checked = list(requirements)
+        if any(checks_while_streaming(r) for r in requirements):
+            checks = AttemptChecks(
+                requirements, backend=judge or self.backend, ctx=ctx, format=self.format,
+                attempt=len(self.started),
+            )  # fmt: skip
+            failures = await checks.run(attempt.mot)
+            if failures:  # stopped early: the failing checks are this attempt's verdict
+                attempt.validations = [
+                    (r, ValidationResult(False, reason=f"failed while streaming: {p.reason}",
+                                         context=ctx))
+                    for r, p in failures
+                ]  # fmt: skip
+                self.validated.append(attempt)
+                return attempt.validations
+            checked = [checks.copy_of(r) for r in requirements]  # the copies that saw it
+        await attempt.mot.avalue()
+        results = await asyncio.gather(*(self._check(r, ctx, judge) for r in checked))
         validations: Validations = list(zip(requirements, results, strict=True))
         parse = self._parse_check(attempt, ctx)
         if parse is not None:

@@ -149,7 +149,7 @@ class AttemptChecks:
                 async for delta in deltas:
                     for lane in self._lanes:
                         if not await self._feed(lane, delta):
-                            await mot.cancel_generation(_failure_error(self.failures))
+                            await _stop(mot, _failure_error(self.failures))
                             return self.failures
         except PartialJSONError as exc:
             await self._fail_json(mot, exc)
@@ -242,7 +242,23 @@ class AttemptChecks:
         if self._emit is not None:
             summary = PartialValidationSummary.from_results([result])
             await self._emit(QuickCheckEvent(self._main.index, self.attempt, False, [summary]))
-        await mot.cancel_generation(exc)
+        await _stop(mot, exc)
+
+
+async def _stop(mot: ModelOutputThunk[Any], reason: Exception) -> None:
+    """Cancel the generation and wait until it stopped; count the tokens it spent.
+
+    An engine that knows them (the embedded one) reports them on cancellation; an HTTP
+    server sends usage only at the end of a stream, so an abandoned request is counted
+    as one token per content event received (`generation.extra["usage_estimated"]`).
+    """
+    await mot.cancel_generation(reason)
+    if mot.generation.usage is None:
+        events = len(mot._parts)
+        mot.generation.usage = {
+            "prompt_tokens": 0, "completion_tokens": events, "total_tokens": events,
+        }  # fmt: skip
+        mot.generation.extra["usage_estimated"] = True
 
 
 def _failure_error(failures: list[QuickFailure]) -> Exception:
