@@ -23,7 +23,7 @@ from mellea.stdlib.tools import (
     python_tool,
 )
 from mellea.stdlib.tools._container import docker_unavailable_reason
-from mellea.stdlib.tools._local_run import _CHILD, process_limit_enforced
+from mellea.stdlib.tools._local_run import _CHILD, landlock_available, process_limit_enforced
 from tests.tools._outcomes import record
 
 FAST = CapabilityPolicy(timeout=3)
@@ -198,6 +198,25 @@ def test_writing_outside_the_scratch_directory_is_refused(tmp_path: Path) -> Non
     allowed = run(f"open({str(target)!r}, 'w').write('ok')",
                   CapabilityPolicy(timeout=3, filesystem_write_roots=[tmp_path]))  # fmt: skip
     assert allowed.success and target.read_text() == "ok"
+
+
+def test_the_kernel_confines_writes_the_audit_hook_cannot_see(tmp_path: Path) -> None:
+    if not landlock_available():
+        pytest.skip("no Landlock here (kernel or the mellea[sandbox] extra): audit hook only")
+    target = tmp_path / "escaped.txt"
+    # With subprocesses allowed, a child shell writes: no Python audit hook sees that.
+    policy = CapabilityPolicy(timeout=5, subprocess_execution=True)
+    result = run(f"import os\nprint(os.system('echo pwned > {target}'))", policy)
+    record(
+        "python/local",
+        "child shell writes outside scratch",
+        not target.exists(),
+        "Landlock (kernel) refuses the write",
+        result.duration_s,
+    )
+    assert result.success and result.stdout != "0\n" and not target.exists()
+    sqlite = run(f"import sqlite3\nsqlite3.connect({str(tmp_path / 'x.db')!r})")
+    assert not sqlite.success and not (tmp_path / "x.db").exists()
 
 
 def test_a_forbidden_import_is_refused_statically_and_dynamically() -> None:

@@ -147,3 +147,24 @@ def test_writes_outside_the_allowed_paths_are_refused(tmp_path: Path) -> None:
     assert result.skipped and not target.exists()
     allowed = bash_executor(f"echo ok > {target}", allowed_paths=[str(tmp_path)])
     assert allowed.success and target.read_text() == "ok\n"
+
+
+def test_a_writer_the_guardrails_do_not_know_is_stopped_by_the_kernel(tmp_path: Path) -> None:
+    from mellea.stdlib.tools._local_run import landlock_available
+
+    if not landlock_available():
+        pytest.skip("no Landlock here (kernel or the mellea[sandbox] extra): guardrails only")
+    target = tmp_path / "sorted.txt"
+    result = bash_executor(f"echo b > in.txt && sort -o {target} in.txt")  # passes the guardrails
+    record(
+        "shell",
+        "sort -o <outside> (guardrails pass it)",
+        not target.exists(),
+        "Landlock (kernel) refuses the write",
+        result.duration_s,
+    )
+    assert not result.success and "Permission denied" in result.stderr and not target.exists()  # type: ignore[operator]
+    inside = bash_executor(
+        f"echo b > in.txt && sort -o {target} in.txt", allowed_paths=[str(tmp_path)]
+    )
+    assert inside.success and target.read_text() == "b\n"

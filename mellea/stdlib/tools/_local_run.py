@@ -280,6 +280,17 @@ def run_contained(
 _CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_sandbox_child.py")
 
 
+@functools.cache
+def landlock_available() -> bool:
+    """Whether the sandbox child can apply Landlock (the package and the kernel)."""
+    try:
+        from landlock import landlock_abi_version
+
+        return bool(landlock_abi_version() >= 1)
+    except Exception:
+        return False
+
+
 def run_child(
     config: Mapping[str, object],
     *,
@@ -306,6 +317,7 @@ def run_child(
 __all__ = [
     "RunOutcome",
     "drop_target",
+    "landlock_available",
     "pids_cgroup",
     "process_limit_enforced",
     "release_cgroup",

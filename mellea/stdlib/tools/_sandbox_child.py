@@ -10,16 +10,20 @@ the scratch directory as its working directory. In order, it:
    world-writable places and the scratch directory it was given, no signals to other
    users' processes, and the process limit counts only sandboxed processes) — or, where
    `nobody` could not read the Python installation, joins a pids cgroup instead;
-3. installs a PEP 578 audit hook that vetoes what the policy denies: file writes outside
+3. applies Landlock (kernel-enforced, where the kernel and the `landlock` package from
+   `mellea[sandbox]` are there): files may be created, changed or removed only under the
+   write roots — for the shell too, and for every child process;
+4. installs a PEP 578 audit hook that vetoes what the policy denies: file writes outside
    the write roots, reads of other processes' `/proc` entries (their environment),
    sockets, process creation, signals, native-code modules (`ctypes`), and imports by
    the model's code outside the allowlist;
-4. runs the code (Python as `__main__`, or `exec`s bash for the shell tool).
+5. runs the code (Python as `__main__`, or `exec`s bash for the shell tool).
 
 An audit hook is a tripwire, not a security boundary (CPython's own documentation says
 so): code that reaches native memory can remove it. That is why native-code modules are
-refused (statically before the run, and here), why the limits and the process group are
-enforced by the kernel, and why the `"docker"` tier exists for untrusted workloads.
+refused (statically before the run, and here), why the limits, the process group and
+(with Landlock) the write roots are enforced by the kernel, and why the `"docker"` tier
+exists for untrusted workloads.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ _WRITE_EVENTS: dict[str, tuple[int, ...]] = {
     "os.setxattr": (0,), "os.removexattr": (0,), "shutil.rmtree": (0,),
     "shutil.copyfile": (1,), "shutil.copymode": (1,), "shutil.copystat": (1,),
     "shutil.copytree": (1,), "shutil.move": (0, 1), "shutil.chown": (0,),
-    "os.mkfifo": (0,), "os.mknod": (0,),
+    "os.mkfifo": (0,), "os.mknod": (0,), "sqlite3.connect": (0,),
 }  # fmt: skip
 
 
@@ -100,6 +104,28 @@ def _drop_root(uid: int, gid: int) -> None:
 
 def _under(path: str, roots: list[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def _apply_landlock(write_roots: list[str]) -> bool:
+    """Kernel-enforced: from here on this process and its children may create, change or
+    delete files only under `write_roots` (and write to /dev/null). Reads and execution
+    are left alone. False where the `landlock` package or the kernel support is missing.
+    """
+    try:
+        from landlock import FSAccess, Ruleset, landlock_abi_version
+
+        if landlock_abi_version() < 1:
+            return False
+    except Exception:  # not installed, not Linux, or the kernel has no Landlock
+        return False
+    writes = FSAccess.all() & ~(FSAccess.READ_FILE | FSAccess.READ_DIR | FSAccess.EXECUTE)
+    ruleset = Ruleset(restrict_rules=writes)
+    for root in write_roots:
+        if os.path.isdir(root):
+            ruleset.allow(root)
+    ruleset.allow("/dev/null", rules=FSAccess.WRITE_FILE)
+    ruleset.apply()
+    return True
 
 
 def _install_hook(cfg: dict[str, object]) -> None:
@@ -233,6 +259,8 @@ def main() -> None:
     if drop:
         _drop_root(drop[0], drop[1])
     _set_limits(cfg["limits"], uid)
+    if cfg.get("write_roots"):
+        _apply_landlock([str(r) for r in cfg["write_roots"]])
     if cfg.get("kind") == "shell":
         os.execv(cfg["shell"], [cfg["shell"], "--noprofile", "--norc", "-c", cfg["command"]])
     _install_hook(cfg)

@@ -6,8 +6,9 @@ Tiers, from safest to least safe (`ExecutionTier`):
 - `"local"` — a separate Python process under the policy (the default of `python_tool`):
   rlimits, a wall-clock timeout that ends the whole process group, an environment
   without inherited secrets, a scratch working directory, output caps, imports and
-  capabilities checked before it runs and enforced while it runs (an audit hook), and
-  privileges dropped to `nobody` when mellea runs as root.
+  capabilities checked before it runs and enforced while it runs (an audit hook),
+  writes confined to the write roots by the kernel (Landlock, with `mellea[sandbox]`),
+  and privileges dropped to `nobody` (or a pids cgroup) when mellea runs as root.
 - `"docker"` — a container through the Docker CLI (`--network none`, read-only root,
   memory / pids / CPU limits, no capabilities, an unprivileged user).
 - `"local_unsafe"` / `"docker_unsafe"` — the same process or container *without* the

@@ -81,6 +81,7 @@ class BashEnvironment:
             p = self.policy
             config = {
                 "kind": "shell", "shell": _BASH, "command": command,
+                "write_roots": [scratch, *self.allowed_paths],
                 "drop_to": list(owner) if owner else None,
                 "limits": {
                     "cpu_seconds": p.cpu_seconds or self.timeout,
