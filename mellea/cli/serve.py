@@ -89,7 +89,10 @@ def run(args: argparse.Namespace) -> int:
     config = uvicorn.Config(
         app, log_level=args.log_level, access_log=args.access_log, timeout_graceful_shutdown=5
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn shut down gracefully, then re-raised the Ctrl-C
+        return 130
     return 0
 
 
