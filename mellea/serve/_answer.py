@@ -10,8 +10,9 @@
   of a sampling loop as it starts and streams (`attempt`, `attempt_delta`, `attempt_end`),
   each attempt's `validation` (requirement results, the repair it was given), the
   selected `answer`, and `done` with usage and timings. Attempts are read through the
-  public `SampledThunk.aiter_attempts()`; for a loop that already finished (a sync
-  `serve()`), the same events come from its `SamplingResult` at once.
+  public `SampledThunk.aiter_attempts()` and `avalidated()`, so each attempt's validation
+  shows as soon as it is done; for a loop that already finished (a sync `serve()`), the
+  same events come from its `SamplingResult` at once.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Answer:
         self.first_token_ms: float | None = None
         self._sampling: SamplingResult | None = None
         self._wire_tool_calls: list[dict[str, Any]] | None = None  # a Message's, as sent
+        self._validations_shown: set[int] = set()  # attempts whose validation was sent live
         if isinstance(result, SamplingResult):
             self._sampling = result
             self.thunk: ModelOutputThunk[Any] = result.result
@@ -134,6 +136,7 @@ class Answer:
     ) -> AsyncIterator[Event]:
         queue: asyncio.Queue[Event | None] = asyncio.Queue()
         streams: list[asyncio.Task[None]] = []
+        shown = self._validations_shown
 
         async def stream(index: int, attempt: ModelOutputThunk[Any]) -> None:
             status, error = "done", None
@@ -146,6 +149,10 @@ class Answer:
                 error = str(exc)
             end = {"type": "attempt_end", "index": index, "status": status, "error": error}
             queue.put_nowait(end)
+            checked = await outer.avalidated(attempt) if status == "done" else None
+            if checked is not None and checked.validations is not None:
+                shown.add(index)
+                queue.put_nowait(_validation_event(index, checked.validations, checked.action))
 
         async def watch() -> None:
             try:
@@ -187,6 +194,8 @@ class Answer:
                 events.append(
                     {"type": "attempt_end", "index": index, "status": "done", "error": None}
                 )
+            if index in self._validations_shown:
+                continue
             validations = result.sample_validations[n] if n < len(result.sample_validations) else []
             action = result.sample_actions[n] if n < len(result.sample_actions) else None
             events.append(_validation_event(index, validations, action))

@@ -84,6 +84,12 @@ def test_live_attempts_of_an_async_program(
     assert kinds.count("attempt_delta") >= 5
     second = got.index({"type": "attempt", "index": 1})
     assert kinds.index("attempt_end") < second
+    # ... and its validation (with the failure's reason) came as soon as it was done (with
+    # the start of attempt 1, the loop's very next step), long before the loop finished
+    first_of_second = next(
+        i for i, e in enumerate(got) if e.get("index") == 1 and e["type"] == "attempt_delta"
+    )
+    assert kinds.index("validation") < first_of_second
     # no rejected text ever reached the answer stream
     assert all("draft" not in e.get("text", "") for e in got if e["type"] == "answer_delta")
 
@@ -116,3 +122,43 @@ def test_errors_are_events(serve_program: Callable[..., str]) -> None:
     response = httpx.post(f"{url}/playground/chat", json=body)
     assert response.status_code == 500  # before the stream started: a plain HTTP error
     assert response.json()["error"]["message"] == "ValueError: no thanks"
+
+
+async def test_sampled_thunk_avalidated(loopback: LoopbackServer) -> None:
+    """The library hook the playground reads: each attempt's validation as soon as it is done."""
+    loopback.enqueue(Reply(text="a first draft"), Reply(text="BANANA split", ttft=0.3))
+    session = loopback_session(loopback)
+    mot = await session.ainstruct(
+        "Write a dessert.", requirements=[banana()], strategy=RepairTemplateStrategy(loop_budget=3)
+    )
+    attempts = mot.aiter_attempts()
+    first = await anext(attempts)
+    checked = await mot.avalidated(first)
+    assert checked is not None and checked.mot is first and not mot.is_computed()  # live
+    assert checked.validations is not None
+    [(requirement, result)] = checked.validations
+    assert requirement.description == "Mention the fruit." and not result
+    second = await anext(attempts)
+    again = await mot.avalidated(second)
+    assert again is not None and again.validations is not None and again.validations[0][1]
+    assert "BANANA is missing" in again.action.repair_string  # the repair it was given
+    assert await mot.avalue() == "BANANA split"
+    await attempts.aclose()
+
+
+async def test_avalidated_is_none_for_a_sample_cancelled_unvalidated(
+    loopback: LoopbackServer,
+) -> None:
+    from mellea.stdlib.sampling import BestOfNSamplingStrategy
+
+    loopback.enqueue(Reply(text="BANANA fast"), Reply(text="slow", ttft=3.0))
+    session = loopback_session(loopback)
+    mot = await session.ainstruct(
+        "Dessert?", requirements=[banana()], strategy=BestOfNSamplingStrategy(n=2)
+    )
+    assert await mot.avalue() == "BANANA fast"
+    slow, fast = sorted(mot.attempts, key=lambda a: a.is_computed())  # either may be first
+    assert slow.is_cancelled() and fast.value == "BANANA fast"
+    assert await mot.avalidated(slow) is None
+    checked = await mot.avalidated(fast)
+    assert checked is not None and checked.validations is not None

@@ -13,7 +13,8 @@ attached to an *outer* thunk (`SampledThunk`) that the call returns uncomputed:
   text that is later rejected. UIs that want live text read the attempts themselves:
   `mot.attempts` (every attempt thunk started so far) or `async for attempt in
   mot.aiter_attempts()` (each one as it starts; stream it with `async for chunk in
-  attempt`).
+  attempt`), and `await mot.avalidated(attempt)` for its validation as soon as it is
+  done (the `m serve` playground shows attempts this way).
 - **Streaming validation**: requirements that override `stream_validate` are checked
   while each attempt streams; the first `"fail"` cancels that attempt at once (its
   request aborted, its text kept on the attempt thunk) and the loop goes on with the
@@ -53,7 +54,7 @@ from ...core.thunk import ModelOutputThunk
 from ...helpers.portal import get_portal
 from ..streaming._checks import checks_while_streaming
 from .base import RejectionSamplingStrategy, SamplingStrategy
-from .run import SamplingRun
+from .run import Attempt, SamplingRun
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -72,13 +73,31 @@ class SampledThunk(ModelOutputThunk[Any]):
         self.attempts: list[ModelOutputThunk[Any]] = []
         """Every attempt started so far, in start order (live; grows while it runs)."""
         self._attempt_waiters: list[_Waiter] = []
+        self._validated: dict[int, Attempt] = {}  # id(attempt thunk) -> its validated Attempt
 
     def _add_attempt(self, attempt: ModelOutputThunk[Any]) -> None:
         with self._lock:
             self.attempts.append(attempt)
-            waiters, self._attempt_waiters = self._attempt_waiters, []
-        for waiter in waiters:
-            _wake(waiter)
+        self._wake_watchers()
+
+    def _add_validated(self, attempt: Attempt) -> None:
+        with self._lock:
+            self._validated[id(attempt.mot)] = attempt
+        self._wake_watchers()
+
+    async def avalidated(self, attempt: ModelOutputThunk[Any]) -> Attempt | None:
+        """The validated `Attempt` (its action, validations, context) of one of
+        `attempts`, as soon as its validation finished; None if the loop ended without
+        validating it (e.g. a best-of-n sample cancelled once another one passed)."""
+        while True:
+            with self._lock:
+                done = self._validated.get(id(attempt))
+                if done is not None or self.is_computed() or self.error is not None:
+                    return done
+                loop = asyncio.get_running_loop()
+                fut: asyncio.Future[None] = loop.create_future()
+                self._attempt_waiters.append((loop, fut, threading.get_ident()))
+            await fut
 
     async def aiter_attempts(self) -> AsyncIterator[ModelOutputThunk[Any]]:
         """Each attempt thunk as it starts, until the loop has finished."""
@@ -99,7 +118,8 @@ class SampledThunk(ModelOutputThunk[Any]):
             if fut is not None:
                 await fut
 
-    def _settled(self) -> None:
+    def _wake_watchers(self) -> None:
+        """Wake `aiter_attempts` and `avalidated` readers: an attempt, a validation, the end."""
         with self._lock:
             waiters, self._attempt_waiters = self._attempt_waiters, []
         for waiter in waiters:
@@ -107,7 +127,7 @@ class SampledThunk(ModelOutputThunk[Any]):
 
     def _resolve(self, parsed_repr: Any = None) -> bool:
         done = super()._resolve(parsed_repr)
-        self._settled()
+        self._wake_watchers()
         return done
 
     def _fail(self, error: MelleaError, *, cancelled: bool = False) -> bool:
@@ -116,7 +136,7 @@ class SampledThunk(ModelOutputThunk[Any]):
             # (Set before failing: readers wake up inside `_fail`.)
             error.partial_output = self.attempts[-1].partial_value
         failed = super()._fail(error, cancelled=cancelled)
-        self._settled()
+        self._wake_watchers()
         return failed
 
 
@@ -176,7 +196,7 @@ def start_sampling(
         backend, format=format, model_options=options, tool_calls=tool_calls,
         token_budget=strategy.token_budget,
         timeout={**backend.model_options, **options}.get(ModelOption.TIMEOUT),
-        on_attempt=outer._add_attempt,
+        on_attempt=outer._add_attempt, on_validated=outer._add_validated,
     )  # fmt: skip
     reqs = list(requirements or [])
     run.stream_checks = any(checks_while_streaming(r) for r in strategy.all_requirements(reqs))

@@ -79,6 +79,7 @@ class SamplingRun:
         token_budget: int | None = None,
         timeout: float | None = None,
         on_attempt: Callable[[ModelOutputThunk[Any]], None] | None = None,
+        on_validated: Callable[[Attempt], None] | None = None,
     ) -> None:
         self.backend = backend
         self.format = format
@@ -96,6 +97,7 @@ class SamplingRun:
         self.auxiliary: list[ModelOutputThunk[Any]] = []
         """Requests a strategy makes besides attempts and judges (e.g. a thinking phase)."""
         self._on_attempt = on_attempt
+        self._on_validated = on_validated
         self._parse_requirement: Requirement | None = None
         self.stream_checks = False
         """Some requirement checks while attempts stream: request streamed generations."""
@@ -207,6 +209,8 @@ class SamplingRun:
             validations.insert(0, parse)
         attempt.validations = validations
         self.validated.append(attempt)
+        if self._on_validated is not None:
+            self._on_validated(attempt)
         return validations
 
     async def _check(
