@@ -75,7 +75,7 @@ def check_two_attempts(got: list[dict[str, Any]]) -> None:
 def test_live_attempts_of_an_async_program(
     loopback: LoopbackServer, serve_program: Callable[..., str]
 ) -> None:
-    loopback.configure(token_delay=0.01)
+    loopback.configure(token_delay=0.04)
     loopback.enqueue(Reply(text="a first draft"), Reply(text="BANANA split"))
     got = events(serve_program(sampling_program(loopback, sync=False)))
     check_two_attempts(got)
