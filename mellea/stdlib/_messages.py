@@ -5,18 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..core.base import CBlock
 from ..core.message import Document, Message, MessageRole
 from ..core.thunk import ModelOutputThunk
 from .components.instruction import Instruction
 
 
 def image_blocks(images: Sequence[Any] | None) -> list[Any] | None:
-    """Images as blocks (PIL images are converted; blocks and base64 text pass through)."""
+    """Images as blocks: PIL images are converted; blocks, URLs and base64 text pass as given."""
     if not images:
         return None
-    from ..core.media import make_image_block
+    from ..core.media import ImageBlock
 
-    return [make_image_block(i) for i in images]
+    return [i if isinstance(i, str | CBlock) else ImageBlock.from_pil_image(i) for i in images]
 
 
 def chat_message(

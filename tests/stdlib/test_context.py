@@ -279,7 +279,7 @@ def test_instruction_renders_requirements_examples_and_context() -> None:
         grounding_context={"doc": "some facts"},
         user_variables={"topic": "cats"},
     )
-    text = ins.format_for_llm()
-    assert isinstance(text, str) and text.startswith("Write about cats.")
+    text = ins.text()
+    assert ins.format_for_llm().args == {"text": text} and text.startswith("Write about cats.")
     assert "- Be short" in text and "hidden" not in text
     assert "<example>\nan example\n</example>" in text and "[doc]\nsome facts" in text

@@ -6,7 +6,7 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ...core.base import CBlock, Component
+from ...core.base import CBlock, Component, TemplateRepresentation
 from ...core.requirement import Requirement
 from ...core.thunk import ModelOutputThunk
 from ...helpers.templating import render
@@ -15,10 +15,9 @@ from ...helpers.templating import render
 def _text(item: str | CBlock | Component[Any]) -> str:
     if isinstance(item, str):
         return item
-    if isinstance(item, CBlock):
-        return str(item.value or "")
-    formatted = item.format_for_llm()
-    return formatted if isinstance(formatted, str) else str(formatted.args)
+    from ...formatters.chat_formatter import DEFAULT_FORMATTER
+
+    return DEFAULT_FORMATTER.print(item)
 
 
 def as_requirement(r: str | Requirement) -> Requirement:
@@ -101,7 +100,15 @@ class Instruction(Component[str]):
         clone.repair_string = repair_string
         return clone
 
-    def format_for_llm(self) -> str:
+    def format_for_llm(self) -> TemplateRepresentation:
+        """The instruction's text (a single argument), with its images and audio."""
+        return TemplateRepresentation(
+            obj=self, args={"text": self.text()}, images=self.images, audio=self.audio
+        )
+
+    def text(self) -> str:
+        """The instruction as the model reads it: prefix, description, requirements,
+        examples, grounding context, repair feedback, output prefix."""
         sections: list[str] = []
         if self.prefix:
             sections.append(self.prefix)

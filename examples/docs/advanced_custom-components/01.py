@@ -1,0 +1,1 @@
+from mellea.core import CBlock, Component, ModelOutputThunk

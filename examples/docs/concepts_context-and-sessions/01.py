@@ -1,0 +1,4 @@
+from mellea import start_session
+
+m = start_session()
+result = m.instruct("Summarise this paragraph in one sentence.")

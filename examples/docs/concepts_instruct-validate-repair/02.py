@@ -1,0 +1,14 @@
+# Requires: mellea
+# Returns: str
+import mellea
+
+def write_email(m: mellea.MelleaSession, name: str, notes: str) -> str:
+    email = m.instruct(
+        "Write an email to {{name}} using the notes following: {{notes}}.",
+        user_variables={"name": name, "notes": notes},
+    )
+    return str(email)
+
+m = mellea.start_session()
+print(write_email(m, name="Olivia", notes="Organized intern events."))
+# Output will vary — LLM responses depend on model and temperature.

@@ -1,0 +1,9 @@
+# Requires: mellea
+# Returns: str
+import mellea
+
+m = mellea.start_session()
+email = m.instruct(
+    "Write an email inviting the team to a meeting.",
+    requirements=["The email should have a salutation.", "Fewer than 150 words."],
+)

@@ -1,0 +1,5 @@
+import mellea
+
+m = mellea.start_session()
+email = m.instruct("Write an email inviting interns to an office party at 3:30pm.")
+print(str(email))

@@ -1,0 +1,5 @@
+# Requires: mellea
+# Returns: MelleaSession
+import mellea
+
+m = mellea.start_session()

@@ -1,0 +1,11 @@
+# Requires: mellea
+# Returns: MelleaSession
+from mellea import MelleaSession
+from mellea.backends.openai import OpenAIBackend
+from mellea.stdlib.context import ChatContext
+
+# OpenAI API
+m = MelleaSession(
+    OpenAIBackend(model_id="gpt-4o", api_key="sk-..."),
+    ctx=ChatContext(),
+)

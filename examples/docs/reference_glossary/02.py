@@ -1,0 +1,2 @@
+from mellea.stdlib.context import ChatContext
+ctx = ChatContext()

@@ -1,0 +1,6 @@
+from mellea.core import ComponentParseError
+
+try:
+    result = form.parse(thunk)
+except ComponentParseError as e:
+    print(f"Parsing failed: {e}")

@@ -1,0 +1,2 @@
+import mellea
+m = mellea.start_session()  # returns a MelleaSession

@@ -1,0 +1,1 @@
+from mellea.backends import ModelOption
