@@ -13,6 +13,7 @@ shares our GIL; nothing touches the network):
   engine     embedded llama.cpp through mellea vs llama_cpp directly; 4 thunks vs 1
   serve      m serve: time per request vs the program in-process; p99 at 256 streams
   cache      response cache: hit vs miss, hits/s (memory, SQLite), single flight
+  validation streaming validation: early exit vs validate-after; partial-JSON parser cost
 
 Prints the table and appends it, dated, to bench/RESULTS.md (unless --no-write).
 `--profile OUT.svg` runs the chosen sections under py-spy (all threads, mellea's I/O
@@ -34,7 +35,17 @@ from pathlib import Path
 # Sections import as `bench.*` (relative imports) and the server as `tests.servers`.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import _cache, _fanout, _local, _memory, _overhead, _serve, _startup, _streaming
+from bench import (
+    _cache,
+    _fanout,
+    _local,
+    _memory,
+    _overhead,
+    _serve,
+    _startup,
+    _stream_validation,
+    _streaming,
+)
 from bench._report import ROOT, Row, append, render
 
 SECTIONS: dict[str, Callable[[], list[Row]]] = {
@@ -46,6 +57,7 @@ SECTIONS: dict[str, Callable[[], list[Row]]] = {
     "engine": _local.run,
     "serve": _serve.run,
     "cache": _cache.run,
+    "validation": _stream_validation.run,
 }
 
 

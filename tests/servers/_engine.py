@@ -319,6 +319,7 @@ async def _whole(
     if plan.ttft + generation > 0:
         await asyncio.sleep(plan.ttft + generation)
     timing.first_event = time.monotonic() - generation
+    timing.events_sent = adapter.n_events()  # a whole body carries every token at once
     body = adapter.full_body(timing)
     if faults is None:
         conn.send(200, body, JSON_TYPE, headers)

@@ -129,7 +129,8 @@ class RequestRecord:
     client_disconnected: bool = False
     reply_kind: ReplyKind = "meta"
     events_sent: int = 0
-    """Streaming: content events (tokens, tool-call pieces) written before the end."""
+    """Content events (tokens, tool-call pieces) the response carried: a streaming one
+    counts those written before it ended or the client left; a whole body, all of them."""
 
     def to_json(self) -> dict[str, Any]:
         return {
