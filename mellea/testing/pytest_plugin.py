@@ -58,9 +58,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def cassette_path(node: pytest.Item, name: str | None = None) -> Path:
-    """`<test dir>/cassettes/<module stem>/<name or test name>.json`."""
+    """`<test dir>/cassettes/<module stem>/<name or test name>.json`.
+
+    A test in a class is named `Class.test`, so same-named tests of two classes differ.
+    """
     test_file = Path(str(node.path))
-    stem = _safe(name or node.name)
+    test_name = ".".join(node.nodeid.split("::")[1:]) or node.name
+    stem = _safe(name or test_name)
     return test_file.parent / "cassettes" / test_file.stem / f"{stem}.json"
 
 

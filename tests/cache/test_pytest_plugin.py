@@ -83,9 +83,10 @@ def test_tools_on_openai():
     note("tools", [msg.content for msg in call_tools(mot, backend)])
 
 
-@pytest.mark.mellea_cassette
-def test_generative(m):
-    note("generative", sentiment(m, text="I love it"))
+class TestGenerative:
+    @pytest.mark.mellea_cassette
+    def test_generative(self, m):
+        note("generative", sentiment(m, text="I love it"))
 
 
 @pytest.mark.mellea_cassette
@@ -135,7 +136,8 @@ def test_record_then_replay_offline(project: Path) -> None:
         srv.stop()
     cassettes = project / "cassettes" / "test_app"
     names = sorted(p.name for p in cassettes.iterdir())
-    assert names == ["test_embedded_engine.json", "test_generative.json", "test_instruct.json",
+    assert names == ["TestGenerative.test_generative.json", "test_embedded_engine.json",
+                     "test_instruct.json",
                      "test_sampling_loop_with_a_judge.json", "test_streaming.json",
                      "test_swallows_errors.json", "weather.json"]  # fmt: skip
     sampling = json.loads((cassettes / "test_sampling_loop_with_a_judge.json").read_text())
