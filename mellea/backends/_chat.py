@@ -33,7 +33,13 @@ from ..core.errors import (
 from ..core.thunk import ModelOutputThunk
 from ._policy import call_deadline
 from .backend import FormatterBackend
-from .formatter import ChatFormatter, ChatMessage, iter_thunk_inputs, to_chat_messages
+from .formatter import (
+    ChatFormatter,
+    ChatMessage,
+    component_text,
+    iter_thunk_inputs,
+    to_chat_messages,
+)
 from .model_ids import ModelIdentifier
 from .model_options import ResolvedOptions, resolve_options
 from .tools import MelleaTool, action_tools, normalize_tools
@@ -55,7 +61,7 @@ class ChatCall:
     format: type[BaseModel] | None = None
     json_schema: dict[str, Any] | None = None
     tool_calls: bool = False
-    tools: dict[str, MelleaTool] = field(default_factory=dict)
+    tools: dict[str, MelleaTool[..., Any]] = field(default_factory=dict)
 
 
 SendCall = Callable[[ChatCall, ModelOutputThunk[Any]], Awaitable[None]]
@@ -87,6 +93,16 @@ def set_process_layers(layers: Sequence[CallLayer]) -> tuple[CallLayer, ...]:
     global _process_layers
     previous, _process_layers = _process_layers, tuple(layers)
     return previous
+
+
+@dataclass
+class RawCall:
+    """One plain completion: the prompt text as is (no chat template, no history)."""
+
+    prompt: str
+    options: ResolvedOptions
+    format: type[BaseModel] | None = None
+    json_schema: dict[str, Any] | None = None
 
 
 class ChatBackend(FormatterBackend):
@@ -201,6 +217,65 @@ class ChatBackend(FormatterBackend):
         """The thunk of a call being started (before its generation is scheduled)."""
         return ModelOutputThunk()
 
+    async def generate_from_raw(
+        self,
+        actions: Sequence[Component[Any] | CBlock],
+        ctx: Context,
+        *,
+        format: type[BaseModel] | None = None,
+        model_options: Mapping[str, Any] | None = None,
+        tool_calls: bool = False,
+    ) -> list[ModelOutputThunk[Any]]:
+        """One plain completion per action: its text sent as is, without chat template or
+        history (`ctx` is not used). Returns the thunks at once, in order; they generate
+        concurrently (the embedded engine decodes them in one batch) and each settles on
+        its own, so one failed request does not fail the others.
+
+        `format=` constrains and parses each completion as for `generate_from_context`.
+        Tool calls need a chat request: `tool_calls=True` is ignored (with a warning).
+        """
+        options = resolve_options(
+            self.model_options, model_options, native_aliases=self.native_aliases
+        )
+        self._check_options(options)
+        if format is not None:
+            _check_format(format)
+        if tool_calls:
+            logger.warning("generate_from_raw: tool calls need a chat request; ignored")
+        mots = [self._new_thunk(action) for action in actions]  # claimed in order
+        for action, mot in zip(actions, mots, strict=True):
+            mot._action = action
+            mot._model_options = options.raw
+            mot.generation.model = self.model_id
+            mot.generation.provider = self.provider
+            mot.generation.streaming = options.stream
+            mot._attach(get_portal().spawn(self._drive_raw(mot, action, options, format)))
+        return mots
+
+    async def _drive_raw(
+        self,
+        mot: ModelOutputThunk[Any],
+        action: Component[Any] | CBlock,
+        options: ResolvedOptions,
+        format: type[BaseModel] | None,
+    ) -> None:
+        async def work() -> None:
+            await _wait_for_inputs([], action)
+            prompt = component_text(action)
+            if not prompt.strip():
+                raise InvalidOptionError("the prompt is empty: there is nothing to complete")
+            schema = format.model_json_schema() if format is not None else None
+            async with self._admission() or _NO_GATE:
+                mot._prompt = prompt
+                mot._started_at = time.perf_counter()
+                await self._generate_raw(RawCall(prompt, options, format, schema), mot)
+
+        await self._settle(mot, action, options, format, work)
+
+    async def _generate_raw(self, call: RawCall, mot: ModelOutputThunk[Any]) -> None:
+        """Run a plain completion: `mot._feed(delta)` the text, fill `mot.generation`."""
+        raise InvalidOptionError(f"{type(self).__name__} has no plain-completion request")
+
     # ----- the driver (runs on the portal loop) -------------------------------------
 
     async def _drive(
@@ -211,21 +286,33 @@ class ChatBackend(FormatterBackend):
         options: ResolvedOptions,
         format: type[BaseModel] | None,
         tool_calls: bool,
-        tools: dict[str, MelleaTool],
+        tools: dict[str, MelleaTool[..., Any]],
         layers: tuple[CallLayer, ...] = (),
     ) -> None:
+        async def work() -> None:
+            history = await ctx.aview_for_generation(self) or []
+            await _wait_for_inputs(history, action)
+            # With layers, only a call that reaches the engine queues at its gate.
+            gate = None if layers else self._admission()
+            async with gate or _NO_GATE:
+                await self._run(mot, action, history, options, format, tool_calls, tools, layers)
+
+        await self._settle(mot, action, options, format, work)
+
+    async def _settle(
+        self,
+        mot: ModelOutputThunk[Any],
+        action: Component[Any] | CBlock,
+        options: ResolvedOptions,
+        format: type[BaseModel] | None,
+        work: Callable[[], Awaitable[None]],
+    ) -> None:
+        """Run `work` under the call's deadline, then resolve or fail the thunk, typed."""
         try:
             # (no deadline: skip the context manager — a parked call stays small)
             deadline = _NO_GATE if options.timeout is None else call_deadline(options.timeout)
             async with deadline:
-                history = await ctx.aview_for_generation(self)
-                await _wait_for_inputs(history, action)
-                # With layers, only a call that reaches the engine queues at its gate.
-                gate = None if layers else self._admission()
-                async with gate or _NO_GATE:
-                    await self._run(
-                        mot, action, history, options, format, tool_calls, tools, layers
-                    )
+                await work()
             mot._resolve(self._parse(action, mot, format))
         except asyncio.CancelledError:
             mot._fail(GenerationCancelled("the generation was cancelled"), cancelled=True)
@@ -246,7 +333,7 @@ class ChatBackend(FormatterBackend):
         options: ResolvedOptions,
         format: type[BaseModel] | None,
         tool_calls: bool,
-        tools: dict[str, MelleaTool],
+        tools: dict[str, MelleaTool[..., Any]],
         layers: tuple[CallLayer, ...] = (),
     ) -> None:
         call = ChatCall(

@@ -26,7 +26,7 @@ from ..core.errors import (
 from ..core.thunk import ModelOutputThunk
 from ._chat import ChatCall
 from .formatter import ChatMessage
-from .model_options import ModelOption
+from .model_options import ModelOption, ResolvedOptions
 from .tools import MelleaTool, add_tool_call, parse_tool_call
 
 OPENAI_NATIVE_ALIASES: Mapping[str, str] = {
@@ -133,6 +133,34 @@ def _merge_extra_body(payload: dict[str, Any], extra_body: Any) -> None:
             payload[key] = value
 
 
+def add_sampling_fields(
+    payload: dict[str, Any],
+    opts: ResolvedOptions,
+    *,
+    max_tokens_key: str = "max_tokens",
+    default_extra_body: Mapping[str, Any] | None = None,
+    merge_extra_body: bool = True,
+) -> None:
+    """The fields chat and plain completions share: stream, sampling, extra options."""
+    payload["stream"] = opts.stream
+    _merge_extra_body(payload, default_extra_body)
+    for key, value in opts.extra.items():
+        if key == "extra_body" and merge_extra_body:
+            _merge_extra_body(payload, value)
+        else:
+            payload[key] = value
+    if opts.stream:
+        payload["stream_options"] = {**(payload.get("stream_options") or {}), "include_usage": True}
+    if opts.temperature is not None:
+        payload["temperature"] = opts.temperature
+    if opts.max_tokens is not None:
+        payload[max_tokens_key] = opts.max_tokens
+    if opts.seed is not None:
+        payload["seed"] = opts.seed
+    if opts.stop:
+        payload["stop"] = opts.stop
+
+
 def build_payload(
     model: str,
     call: ChatCall,
@@ -151,24 +179,11 @@ def build_payload(
     payload: dict[str, Any] = {
         "model": model,
         "messages": [wire_message(m) for m in call.messages],
-        "stream": opts.stream,
     }
-    _merge_extra_body(payload, default_extra_body)
-    for key, value in opts.extra.items():
-        if key == "extra_body" and merge_extra_body:
-            _merge_extra_body(payload, value)
-        else:
-            payload[key] = value
-    if opts.stream:
-        payload["stream_options"] = {**(payload.get("stream_options") or {}), "include_usage": True}
-    if opts.temperature is not None:
-        payload["temperature"] = opts.temperature
-    if opts.max_tokens is not None:
-        payload[max_tokens_key] = opts.max_tokens
-    if opts.seed is not None:
-        payload["seed"] = opts.seed
-    if opts.stop:
-        payload["stop"] = opts.stop
+    add_sampling_fields(
+        payload, opts, max_tokens_key=max_tokens_key, default_extra_body=default_extra_body,
+        merge_extra_body=merge_extra_body,
+    )  # fmt: skip
     if isinstance(opts.thinking, str):
         payload["reasoning_effort"] = opts.thinking
     elif isinstance(opts.thinking, bool):  # vLLM / SGLang chat-template switch
@@ -290,6 +305,10 @@ class StreamAssembler:
             if choice.get("finish_reason"):
                 self.finish_reason = str(choice["finish_reason"])
 
+    def absorb_whole(self, data: Any, mot: ModelOutputThunk[Any]) -> None:
+        """A non-streamed `chat.completion` (a server that ignored `stream`, or no stream)."""
+        absorb_completion(data, mot, self.tools, self.service)
+
     def _merge(self, fragment: Mapping[str, Any]) -> None:
         # Fragments of one call share an index; the first carries id and name.
         index = fragment.get("index")
@@ -370,6 +389,7 @@ __all__ = [
     "StreamAssembler",
     "StructuredOutputForm",
     "absorb_completion",
+    "add_sampling_fields",
     "build_payload",
     "error_from_payload",
     "rejects_json_schema",

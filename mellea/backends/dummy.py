@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 from ..core.base import CBlock, Component
 from ..core.errors import BackendError
 from ..core.thunk import ModelOutputThunk
-from ._chat import ChatBackend, ChatCall
+from ._chat import ChatBackend, ChatCall, RawCall
 from ._tool_calls import add_tool_call, parse_tool_call
 from ._tool_text import parse_tools
 
@@ -48,7 +48,8 @@ class DummyBackend(ChatBackend):
 
     With `tool_calls=True`, a reply holding `{"name": ..., "arguments": {...}}` for an
     offered tool also becomes a tool call in `mot.tool_calls`. `idx` is the index of the
-    next reply; `calls` holds the chat messages of every generation so far.
+    next reply; `calls` holds the chat messages of every generation so far (a plain
+    completion from `generate_from_raw` as one `{"role": "raw", "content": prompt}`).
     """
 
     provider: ClassVar[str] = "dummy"
@@ -93,20 +94,28 @@ class DummyBackend(ChatBackend):
         return mot
 
     async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
-        reply = self._replies.pop(mot, "dummy")
         self.calls.append(call.messages)
-        if call.options.stream:
-            for piece in _PIECES.findall(reply):
-                mot._feed(piece)
-                await asyncio.sleep(self.stream_delay)
-        else:
-            mot._feed(reply)
+        reply = await self._answer(mot, call.options.stream)
         if call.tool_calls and call.tools:
             for i, (name, args) in enumerate(parse_tools(reply)):
                 if name in call.tools:
                     tc = parse_tool_call(name, args, call.tools, f"call_{i}")
                     mot.tool_calls = add_tool_call(mot.tool_calls, tc)
+
+    async def _generate_raw(self, call: RawCall, mot: ModelOutputThunk[Any]) -> None:
+        self.calls.append([{"role": "raw", "content": call.prompt}])
+        await self._answer(mot, call.options.stream)
+
+    async def _answer(self, mot: ModelOutputThunk[Any], stream: bool) -> str:
+        reply = self._replies.pop(mot, "dummy")
+        if stream:
+            for piece in _PIECES.findall(reply):
+                mot._feed(piece)
+                await asyncio.sleep(self.stream_delay)
+        else:
+            mot._feed(reply)
         mot.generation.finish_reasons = ["stop"]
+        return reply
 
 
 __all__ = ["DummyBackend"]

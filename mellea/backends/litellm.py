@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, ClassVar
 
 from ..core.errors import (
@@ -26,14 +26,14 @@ from ..core.errors import (
     ReadTimeoutError,
 )
 from ..core.thunk import ModelOutputThunk
-from ._chat import ChatBackend, ChatCall
+from ._chat import ChatBackend, ChatCall, RawCall
 from ._http import parse_retry_after
+from ._openai_text import TextAssembler, completion_payload
 from ._openai_wire import (
     OPENAI_NATIVE_ALIASES,
     JsonForm,
     StreamAssembler,
     StructuredOutputForm,
-    absorb_completion,
     build_payload,
     without_stream_fields,
 )
@@ -45,6 +45,7 @@ from ._policy import (
     RetryPolicy,
 )
 from .model_ids import IBM_GRANITE_4_1_3B, ModelIdentifier
+from .model_options import ResolvedOptions
 
 logger = logging.getLogger("mellea")
 
@@ -109,8 +110,7 @@ class LiteLLMBackend(ChatBackend):
         self._slots: asyncio.Semaphore | None = None  # created on the I/O loop
         self._json_form = StructuredOutputForm()
 
-    def _kwargs(self, call: ChatCall, json_form: JsonForm = "json_schema") -> dict[str, Any]:
-        kwargs = build_payload(self.model_id, call, json_form=json_form, merge_extra_body=False)
+    def _with_defaults(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         if self.base_url is not None:
             kwargs.setdefault("api_base", self.base_url)
         if self._api_key is not None:
@@ -127,18 +127,53 @@ class LiteLLMBackend(ChatBackend):
         payload = build_payload(self.model_id, call, merge_extra_body=False)
         return without_stream_fields(payload)
 
+    def _kwargs(self, call: ChatCall, json_form: JsonForm = "json_schema") -> dict[str, Any]:
+        kwargs = build_payload(self.model_id, call, json_form=json_form, merge_extra_body=False)
+        return self._with_defaults(kwargs)
+
     async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
-        if call.json_schema is None:
-            await self._send(self._kwargs(call), call, mot, self.retry)
+        async def send(form: JsonForm, retry: RetryPolicy) -> None:
+            assembler = StreamAssembler(call.tools, self.service)
+            request = self._litellm.acompletion
+            await self._send(request, self._kwargs(call, form), call.options, mot, retry, assembler)
+
+        await self._send_with_json_form(send, call.json_schema is not None, mot)
+
+    async def _generate_raw(self, call: RawCall, mot: ModelOutputThunk[Any]) -> None:
+        async def send(form: JsonForm, retry: RetryPolicy) -> None:
+            kwargs = completion_payload(self.model_id, call, json_form=form, merge_extra_body=False)
+            request = self._litellm.atext_completion
+            assembler = TextAssembler(self.service)
+            await self._send(
+                request, self._with_defaults(kwargs), call.options, mot, retry, assembler
+            )
+
+        await self._send_with_json_form(send, call.json_schema is not None, mot)
+
+    async def _send_with_json_form(
+        self,
+        send: Callable[[JsonForm, RetryPolicy], Awaitable[None]],
+        structured: bool,
+        mot: ModelOutputThunk[Any],
+    ) -> None:
+        """`send` once; with a JSON schema, in the `response_format` form the server takes."""
+        if not structured:
+            await send("json_schema", self.retry)
             return
 
-        async def send(form: JsonForm, probe: bool) -> None:
-            await self._send(self._kwargs(call, form), call, mot, NO_RETRY if probe else self.retry)
+        async def probe(form: JsonForm, probing: bool) -> None:
+            await send(form, NO_RETRY if probing else self.retry)
 
-        await self._json_form.run(send, mot, self.service)
+        await self._json_form.run(probe, mot, self.service)
 
     async def _send(
-        self, kwargs: dict[str, Any], call: ChatCall, mot: ModelOutputThunk[Any], retry: RetryPolicy
+        self,
+        request: Callable[..., Awaitable[Any]],
+        kwargs: dict[str, Any],
+        options: ResolvedOptions,
+        mot: ModelOutputThunk[Any],
+        retry: RetryPolicy,
+        assembler: StreamAssembler | TextAssembler,
     ) -> None:
         if self.max_concurrency is not None and self._slots is None:
             self._slots = asyncio.Semaphore(self.max_concurrency)
@@ -148,7 +183,7 @@ class LiteLLMBackend(ChatBackend):
             try:
                 # A slot per attempt: no slot is held while waiting to retry.
                 async with self._slots or contextlib.nullcontext():
-                    await self._once(kwargs, call, mot)
+                    await self._once(request, kwargs, options, mot, assembler)
                 return
             except MelleaError as exc:
                 error = exc
@@ -158,17 +193,19 @@ class LiteLLMBackend(ChatBackend):
             await retrier.backoff(error)  # sleeps, or raises
 
     async def _once(
-        self, kwargs: dict[str, Any], call: ChatCall, mot: ModelOutputThunk[Any]
+        self,
+        request: Callable[..., Awaitable[Any]],
+        kwargs: dict[str, Any],
+        options: ResolvedOptions,
+        mot: ModelOutputThunk[Any],
+        assembler: StreamAssembler | TextAssembler,
     ) -> None:
-        litellm = self._litellm
-        if not call.options.stream:
-            response = await litellm.acompletion(**kwargs)
-            absorb_completion(_as_dict(response), mot, call.tools, self.service)
+        if not options.stream:
+            assembler.absorb_whole(_as_dict(await request(**kwargs)), mot)
             return
-        stream = await litellm.acompletion(**kwargs)
-        assembler = StreamAssembler(call.tools, self.service)
+        stream = await request(**kwargs)
         try:
-            async for chunk in _with_chunk_timeout(stream, call.options.stream_timeout):
+            async for chunk in _with_chunk_timeout(stream, options.stream_timeout):
                 assembler.absorb(_as_dict(chunk), mot)
         finally:
             aclose = getattr(stream, "aclose", None)

@@ -16,10 +16,11 @@ from typing import Any, ClassVar
 
 from ..core.errors import EngineError, InvalidOptionError
 from ..core.thunk import ModelOutputThunk
-from ._chat import ChatBackend, ChatCall
+from ._chat import ChatBackend, ChatCall, RawCall
 from ._llama.api import EngineError as _EngineFailure
 from ._llama.api import GenerationParams, PromptTooLongError
 from ._llama.engine import Engine, shared_engine
+from ._llama.job import Job
 from ._llama.model_files import ModelNotFoundError
 from .model_ids import ModelIdentifier
 from .model_options import ModelOption, ResolvedOptions, resolve_options
@@ -90,6 +91,7 @@ class LocalBackend(ChatBackend):
     """
 
     provider: ClassVar[str] = "local"
+    supports_logits: ClassVar[bool] = True
     default_temperature: ClassVar[float | None] = 0.0  # greedy unless told otherwise
     native_aliases: ClassVar[Mapping[str, str]] = {
         "max_tokens": ModelOption.MAX_NEW_TOKENS,
@@ -120,6 +122,7 @@ class LocalBackend(ChatBackend):
             )  # fmt: skip
         except ModelNotFoundError as exc:
             raise EngineError(str(exc)) from None
+        self._pending_jobs: list[Job] = []  # submitted together at the loop's next turn
         super().__init__(self.engine.model_name, model_options=model_options)
         # Engine-specific options are checked now: a bad option fails here, not per call.
         self._params(resolve_options(self.model_options, native_aliases=self.native_aliases))
@@ -149,14 +152,29 @@ class LocalBackend(ChatBackend):
             seed=options.seed,
             stop=tuple(options.stop or ()),
             json_schema=json_schema,
+            logits=options.logits,
+            raw_logits=options.raw_logits,
             **extras,
         )
+
+    def _check_options(self, options: ResolvedOptions) -> None:
+        if (options.logits or options.raw_logits) and not self.engine.batched:
+            raise InvalidOptionError(
+                "logits (ModelOption.LOGITS / RAW_LOGITS) are kept by the batched decoder "
+                "only: create the LocalBackend with batched=True (the default)"
+            )
 
     def _prepare(
         self, call: ChatCall
     ) -> tuple[list[dict[str, Any]], GenerationParams, dict[str, Any]]:
         """The messages and parameters the engine gets for `call`, and the tools offered."""
         messages, schema = call.messages, call.json_schema
+        for message in messages:
+            if message.get("images") or message.get("audio"):
+                raise InvalidOptionError(
+                    "the embedded engine runs a text-only model: it cannot take images or "
+                    "audio; use a vision model through Ollama or an OpenAI-compatible server"
+                )
         tools = _offered_tools(call)
         if tools:
             # No native tool calling in a bare GGUF: constrain the reply to a tool-call (or
@@ -177,10 +195,25 @@ class LocalBackend(ChatBackend):
         buffer: list[str] = []
         feed = buffer.append if tools else mot._feed
         sink = _ThunkSink(feed, asyncio.get_running_loop())
-        try:
-            job = self.engine.submit(messages, params, sink)
-        except _EngineFailure as exc:
-            raise _engine_error(exc) from None
+        await self._run_job(Job(messages, params, sink), mot)
+        if tools:
+            reply = parse_tool_reply("".join(buffer), tools)
+            mot.tool_calls = reply.tool_calls or None
+            mot._feed(reply.text or "")
+
+    async def _generate_raw(self, call: RawCall, mot: ModelOutputThunk[Any]) -> None:
+        params = self._params(call.options, call.json_schema)
+        sink = _ThunkSink(mot._feed, asyncio.get_running_loop())
+        await self._run_job(Job([], params, sink, prompt=call.prompt), mot)
+
+    async def _run_job(self, job: Job, mot: ModelOutputThunk[Any]) -> None:
+        """Submit `job` (with the others started in this loop iteration, so that raw
+        completions requested together are admitted together) and wait for its end."""
+        sink = job.sink
+        assert isinstance(sink, _ThunkSink)
+        self._pending_jobs.append(job)
+        if len(self._pending_jobs) == 1:
+            asyncio.get_running_loop().call_soon(self._submit_pending)
         try:
             finish_reason, prompt, completion = await asyncio.shield(sink._done)
         except asyncio.CancelledError:
@@ -199,16 +232,25 @@ class LocalBackend(ChatBackend):
             raise
         except Exception as exc:
             raise _engine_error(exc) from None
-        mot.generation.usage = {
+        gen = mot.generation
+        gen.usage = {
             "prompt_tokens": prompt,
             "completion_tokens": completion,
             "total_tokens": prompt + completion,
         }
-        mot.generation.finish_reasons = [finish_reason]
-        if tools:
-            reply = parse_tool_reply("".join(buffer), tools)
-            mot.tool_calls = reply.tool_calls or None
-            mot._feed(reply.text or "")
+        gen.finish_reasons = [finish_reason]
+        if job.params.logits:
+            gen.logits = tuple(job.logits)
+        if job.params.raw_logits:
+            gen.raw_logits = tuple(job.raw_logits)
+
+    def _submit_pending(self) -> None:
+        jobs, self._pending_jobs = self._pending_jobs, []
+        try:
+            self.engine.submit_many(jobs)
+        except _EngineFailure as exc:
+            for job in jobs:
+                job.sink.on_error(exc)  # _run_job turns it into a typed error
 
 
 def _offered_tools(call: ChatCall) -> dict[str, Any]:

@@ -9,29 +9,29 @@ of one deployment; requests then go to the least-busy one (see `_replicas.py`).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from ..core.errors import BackendProtocolError, InvalidOptionError
 from ..core.thunk import ModelOutputThunk
-from ._chat import ChatBackend, ChatCall
+from ._chat import ChatBackend, ChatCall, RawCall
 from ._http import HttpEndpoint, decode_json_line
 from ._http_client import HttpClient
 from ._http_config import Cert, Verify
+from ._openai_text import COMPLETIONS_PATH, TextAssembler, completion_payload
 from ._openai_wire import (
     OPENAI_NATIVE_ALIASES,
     JsonForm,
     StreamAssembler,
     StructuredOutputForm,
-    absorb_completion,
     build_payload,
     without_stream_fields,
 )
 from ._policy import DEFAULT_SERVER_MAX_CONCURRENCY, NO_RETRY, RetryPolicy, Timeout
 from ._replicas import Admission, ReplicaSet
 from .model_ids import OPENAI_GPT_4O, ModelIdentifier
-from .model_options import ModelOption
+from .model_options import ModelOption, ResolvedOptions
 
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_OPENAI_MODEL = OPENAI_GPT_4O
@@ -163,36 +163,61 @@ class OpenAIBackend(ChatBackend):
         return without_stream_fields(self._payload(call))
 
     async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
-        if call.json_schema is None:
-            await self._send(self._payload(call), call, mot, None)
+        async def send(form: JsonForm, retry: RetryPolicy | None) -> None:
+            assembler = StreamAssembler(call.tools, self.service)
+            await self._send(
+                CHAT_PATH, self._payload(call, form), call.options, mot, retry, assembler
+            )
+
+        await self._send_with_json_form(send, call.json_schema is not None, mot)
+
+    async def _generate_raw(self, call: RawCall, mot: ModelOutputThunk[Any]) -> None:
+        async def send(form: JsonForm, retry: RetryPolicy | None) -> None:
+            payload = completion_payload(
+                self.model_id, call, json_form=form, default_extra_body=self.default_extra_body
+            )
+            assembler = TextAssembler(self.service)
+            await self._send(COMPLETIONS_PATH, payload, call.options, mot, retry, assembler)
+
+        await self._send_with_json_form(send, call.json_schema is not None, mot)
+
+    async def _send_with_json_form(
+        self,
+        send: Callable[[JsonForm, RetryPolicy | None], Awaitable[None]],
+        structured: bool,
+        mot: ModelOutputThunk[Any],
+    ) -> None:
+        """`send` once; with a JSON schema, in the `response_format` form the server takes."""
+        if not structured:
+            await send("json_schema", None)
             return
 
-        async def send(form: JsonForm, probe: bool) -> None:
-            await self._send(self._payload(call, form), call, mot, NO_RETRY if probe else None)
+        async def probe(form: JsonForm, probing: bool) -> None:
+            await send(form, NO_RETRY if probing else None)
 
-        await self._json_form.run(send, mot, self.service)
+        await self._json_form.run(probe, mot, self.service)
 
     async def _send(
         self,
+        path: str,
         payload: dict[str, Any],
-        call: ChatCall,
+        options: ResolvedOptions,
         mot: ModelOutputThunk[Any],
         retry: RetryPolicy | None,
+        assembler: StreamAssembler | TextAssembler,
     ) -> None:
-        if not call.options.stream:
-            data = await self._http.post_json(CHAT_PATH, payload, mot, retry=retry)
-            absorb_completion(data, mot, call.tools, self.service)
+        if not options.stream:
+            data = await self._http.post_json(path, payload, mot, retry=retry)
+            assembler.absorb_whole(data, mot)
             return
-        assembler = StreamAssembler(call.tools, self.service)
-        read_timeout = self._http.stream_read_timeout(call.options)
+        read_timeout = self._http.stream_read_timeout(options)
         async with self._http.open(
-            CHAT_PATH, payload, mot, read_timeout=read_timeout, retry=retry
+            path, payload, mot, read_timeout=read_timeout, retry=retry
         ) as opened:
             endpoint, response = opened.endpoint, opened.response
             if "text/event-stream" not in response.headers.get("content-type", ""):
                 # A server that ignores `stream` answers with one JSON body.
-                data = await endpoint.read_json(response)
-                absorb_completion(data, mot, call.tools, self.service)
+                assembler.absorb_whole(await endpoint.read_json(response), mot)
                 return
             event = ""
             async for line in endpoint.iter_lines(response):

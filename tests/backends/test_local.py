@@ -147,3 +147,55 @@ def test_tool_calls_through_constrained_json(m: MelleaSession) -> None:
     assert call.call_func().startswith("sunny in ")
     none = m.instruct("Say hi.", model_options={**options, ModelOption.TOOL_CHOICE: "none"})
     assert none.tool_calls is None and none.value
+
+
+async def test_logits_reach_the_thunk(m: MelleaSession) -> None:
+    opts = {ModelOption.MAX_NEW_TOKENS: 4, ModelOption.LOGITS: True, ModelOption.RAW_LOGITS: True}
+    mot = await m.ainstruct("Name a fruit.", model_options=opts)
+    await mot.avalue()
+    gen = mot.generation
+    assert isinstance(gen.logits, tuple) and isinstance(gen.raw_logits, tuple)
+    assert len(gen.logits) == len(gen.raw_logits) >= gen.usage["completion_tokens"]  # type: ignore[index]
+    assert gen.logits[0].shape == gen.raw_logits[0].shape and gen.logits[0].ndim == 1
+    plain = await m.ainstruct("Name a fruit.", model_options={ModelOption.MAX_NEW_TOKENS: 4})
+    assert await plain.avalue() == mot.value and plain.generation.logits is None
+    with pytest.raises(InvalidOptionError, match="batched"):
+        LocalBackend(n_threads=1, batched=False, model_options={ModelOption.LOGITS: True})
+
+
+async def test_raw_completions_in_one_batch(m: MelleaSession) -> None:
+    from mellea.core.base import CBlock
+    from mellea.stdlib.context import SimpleContext
+
+    backend = m.backend
+    prompts = ["The capital of France is", "1, 2, 3, 4,"]
+    mots = await backend.generate_from_raw(
+        [CBlock(p) for p in prompts], SimpleContext(), model_options={ModelOption.MAX_NEW_TOKENS: 6}
+    )
+    assert [mot.is_computed() for mot in mots] == [False, False]  # returned at once
+    texts = await asyncio.gather(*(mot.avalue() for mot in mots))
+    assert "Paris" in texts[0] and "5" in texts[1]
+    assert [mot._prompt for mot in mots] == prompts
+    assert all(mot.generation.usage["completion_tokens"] == 6 for mot in mots)  # type: ignore[index]
+
+
+def test_images_are_refused_clearly(m: MelleaSession) -> None:
+    from mellea.core.message import Message
+
+    with pytest.raises(InvalidOptionError, match="cannot take images"):
+        m.act(Message("user", "What is in this picture?", images=[_png_block()]))
+
+
+def _png_block() -> object:
+    import base64
+
+    from mellea.core.base import CBlock
+
+    # A 1x1 PNG; any image block the formatter carries as an image.
+    png = base64.b64encode(
+        bytes.fromhex(
+            "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+            "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
+        )
+    ).decode()
+    return CBlock(png)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 import pytest
@@ -172,11 +173,21 @@ def test_a_configured_proxy_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None
     assert proxy_from_env("http://gpu-box:11434") is None
 
 
-def test_unknown_ollama_options_are_rejected_unless_allowed(loopback: LoopbackServer) -> None:
-    from mellea.core.errors import InvalidOptionError
-
-    with pytest.raises(InvalidOptionError, match="did you mean temperature"):
-        make(loopback).instruct("x", model_options={"temprature": 0.1})
+def test_unknown_ollama_options_are_forwarded_with_a_warning(
+    loopback: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The docs: a key mellea does not recognise goes to the API unchanged. Ollama ignores
+    # options it does not know, so a likely typo is logged (once per name).
+    m = make(loopback)
+    with caplog.at_level(logging.WARNING, logger="mellea"):
+        m.instruct("x", model_options={"temprature": 0.1})
+        m.instruct("y", model_options={"temprature": 0.1})
+    warnings = [r.getMessage() for r in caplog.records if "temprature" in r.getMessage()]
+    assert len(warnings) == 1 and "did you mean temperature" in warnings[0]
+    assert loopback.stats().for_path("/api/chat")[-1].body["options"] == {"temprature": 0.1}
+    caplog.clear()
     m = make(loopback, extra_option_names=["brand_new_knob"])
-    m.instruct("x", model_options={"brand_new_knob": 3})
+    with caplog.at_level(logging.WARNING, logger="mellea"):
+        m.instruct("x", model_options={"brand_new_knob": 3})
+    assert not caplog.records
     assert loopback.stats().for_path("/api/chat")[-1].body["options"] == {"brand_new_knob": 3}

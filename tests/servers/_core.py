@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from . import _ollama, _openai
+from . import _completions, _ollama, _openai
 from ._engine import GenRequest, Plan, Timing, kill_process, make_plan
 from ._http import HttpConnection, HttpServer, Request
 from ._model import Reply, RequestRecord, Settings
@@ -51,7 +51,11 @@ class LoopbackApp:
         self.http = HttpServer(self.handle)
         self.http.on_close = self._on_close
         self.on_shutdown: Callable[[], None] | None = None
-        self.routes: dict[tuple[str, str], Route] = {**_ollama.ROUTES, **_openai.ROUTES}
+        self.routes: dict[tuple[str, str], Route] = {
+            **_ollama.ROUTES,
+            **_openai.ROUTES,
+            **_completions.ROUTES,
+        }
         self.queue: list[_Queued] = []
         self.models_seen: dict[str, None] = {}
         self.seq = 0

@@ -193,6 +193,9 @@ class Settings:
     reject_json_schema: bool = False
     record_requests: bool = True
     models: list[str] = field(default_factory=lambda: ["loopback"])
+    strict_models: bool = False
+    """True: Ollama's `/api/show` answers 404 for a model not in `models` (as an Ollama
+    without that model pulled does); False: every name is known."""
     vllm_version: str | None = None
     """Served at vLLM's `GET /version` as `{"version": ...}`; None answers 404 there."""
 

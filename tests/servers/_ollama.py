@@ -249,6 +249,9 @@ async def show(app: LoopbackApp, ctx: Ctx) -> None:
     if not isinstance(name, str) or not name:
         _bad(ctx, 400, "model is required")
         return
+    if app.settings.strict_models and name not in app.settings.models:
+        ctx.conn.send(404, error_json(404, f"model '{name}' not found"))
+        return
     ctx.conn.send_json(
         200,
         {

@@ -265,6 +265,7 @@ class LoopbackServer:
         record_requests: bool | _Unset = UNSET,
         models: Sequence[str] | _Unset = UNSET,
         vllm_version: str | _Unset | None = UNSET,
+        strict_models: bool | _Unset = UNSET,
     ) -> None:
         """Change the server-wide defaults (only the arguments given)."""
         changes: dict[str, Any] = {
@@ -275,6 +276,7 @@ class LoopbackServer:
             "record_requests": record_requests,
             "models": list(models) if not isinstance(models, _Unset) else models,
             "vllm_version": vllm_version,
+            "strict_models": strict_models,
         }
         self._call("POST", "configure", {k: v for k, v in changes.items() if v is not UNSET})
 

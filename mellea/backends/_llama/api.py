@@ -40,6 +40,10 @@ class GenerationParams:
       * ``grammar``: a raw GBNF grammar (root rule ``root``); exclusive with ``json_schema``.
       * ``min_p`` and ``penalty_last_n``: the two remaining knobs of that chain, with
         llama-cpp-python's defaults.
+      * ``logits`` / ``raw_logits``: keep, per generated token, the scores the sampler drew
+        from (after penalties, temperature and masking; masked tokens at -inf) / the
+        model's raw scores, as float32 arrays of the vocabulary's size (``Job.logits`` /
+        ``Job.raw_logits``). Batched decoder only.
     """
 
     max_tokens: int = 256
@@ -53,6 +57,8 @@ class GenerationParams:
     grammar: str | None = None  # raw GBNF, root rule "root"
     min_p: float = 0.05
     penalty_last_n: int = 64
+    logits: bool = False
+    raw_logits: bool = False
 
     def __post_init__(self) -> None:
         # Accept a bare string or a list for `stop` (common call styles); store a tuple.

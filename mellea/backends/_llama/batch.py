@@ -159,7 +159,10 @@ class BatchDecoder:
     def admit(self, job: Job) -> None:
         """Start a job in a free slot. Raises (for this job only) on a bad prompt/grammar."""
         lc = self._lc
-        prompt = tokenize(lc, self._vocab, self.formatter.render(job.messages))
+        if job.prompt is not None:  # a raw completion: the text as is
+            prompt = tokenize(lc, self._vocab, job.prompt, add_special=True)
+        else:
+            prompt = tokenize(lc, self._vocab, self.formatter.render(job.messages))
         if not prompt:
             raise ValueError("the formatted prompt is empty")
         if len(prompt) >= self._n_ctx_seq:
@@ -273,12 +276,25 @@ class BatchDecoder:
     def _sample(self) -> None:
         lc, ctx, vocab = self._lc, self._ctx, self._vocab
         for slot in [s for s in self._slots if s.logits_row >= 0]:
-            token = slot.sampler.sample(ctx, slot.logits_row)
+            job = slot.job
+            if job.params.raw_logits:  # copied before a sampler penalizes the row in place
+                job.raw_logits.append(self._logits_row(slot.logits_row).copy())
+            if job.params.logits:
+                token, scores = slot.sampler.sample_with_scores(ctx, slot.logits_row)
+                job.logits.append(scores)
+            else:
+                token = slot.sampler.sample(ctx, slot.logits_row)
             piece = None if lc.llama_vocab_is_eog(vocab, token) else self._piece(token)
             if slot.tracker.on_token(piece, slot.n_past):
                 self._release(slot)
             else:
                 slot.next_token = token
+
+    def _logits_row(self, row: int) -> Any:
+        import numpy as np
+
+        pointer = self._lc.llama_get_logits_ith(self._ctx, row)
+        return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
 
     def _pick_slot(self, prompt: list[int]) -> tuple[int, int]:
         """Free slot whose cached tokens share the longest prefix with ``prompt``.

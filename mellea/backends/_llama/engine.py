@@ -73,6 +73,13 @@ class _Stop:
     """Queue sentinel: shut the owner thread down."""
 
 
+class _Batch:
+    """Queue item: jobs submitted together (the owner thread takes them in one go)."""
+
+    def __init__(self, jobs: list[Job]) -> None:
+        self.jobs = jobs
+
+
 class _Call:
     """Queue item: run ``fn(decoder)`` on the owner thread (used by ``tokenize_count``)."""
 
@@ -124,7 +131,7 @@ class Engine:
         self._verbose = bool(llama_kwargs.pop("verbose", False))
         self._coalesce_s = float(llama_kwargs.pop("coalesce_ms", 2.0)) / 1000.0
         self._llama_kwargs = llama_kwargs
-        self._queue: queue.SimpleQueue[Job | _Stop | _Call] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Job | _Batch | _Stop | _Call] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -148,19 +155,31 @@ class Engine:
 
     # -- caller API ------------------------------------------------------------------
     def submit(
-        self, messages: list[dict[str, Any]], params: GenerationParams, sink: TokenSink
+        self,
+        messages: list[dict[str, Any]],
+        params: GenerationParams,
+        sink: TokenSink,
+        *,
+        prompt: str | None = None,
     ) -> Job:
-        """Queue a chat generation; returns at once. Results arrive through ``sink``.
+        """Queue a chat generation (or, with ``prompt``, a raw completion of that text);
+        returns at once. Results arrive through ``sink``.
 
         Raises EngineClosedError if the engine is closed (the job is then not accepted).
         """
-        job = Job(messages, params, sink)
+        return self.submit_many([Job(messages, params, sink, prompt=prompt)])[0]
+
+    def submit_many(self, jobs: list[Job]) -> list[Job]:
+        """Queue several jobs at once: the owner thread takes them in the same step, so
+        they are admitted (and prefilled) together, up to the free sequence slots."""
+        if not jobs:
+            return jobs
         with self._lock:
             if self._closed:
                 raise EngineClosedError("the engine is closed")
             self._ensure_thread()
-            self._queue.put(job)
-        return job
+            self._queue.put(jobs[0] if len(jobs) == 1 else _Batch(jobs))
+        return jobs
 
     def tokenize_count(self, text: str) -> int:
         """Number of tokens of ``text`` (no special tokens added). Blocks until the model
@@ -259,8 +278,8 @@ class Engine:
             while not stopping:
                 busy = bool(waiting) or (decoder is not None and decoder.active)
                 # Idle: block on the queue. Busy: take whatever arrived, without waiting.
-                items: list[Job | _Stop | _Call] = [] if busy else [self._queue.get()]
-                if not busy and isinstance(items[0], Job):
+                items: list[Job | _Batch | _Stop | _Call] = [] if busy else [self._queue.get()]
+                if not busy and isinstance(items[0], Job | _Batch):
                     self._coalesce(items)
                 while True:
                     try:
@@ -272,6 +291,8 @@ class Engine:
                         stopping = True
                     elif isinstance(item, Job):
                         waiting.append(item)
+                    elif isinstance(item, _Batch):
+                        waiting.extend(item.jobs)
                     elif decoder is None and load_error is None:
                         decoder, load_error = self._load_into(item)
                     else:
@@ -323,7 +344,7 @@ class Engine:
                     log.exception("freeing the model failed")
             self._drain_after_stop()
 
-    def _coalesce(self, items: list[Job | _Stop | _Call]) -> None:
+    def _coalesce(self, items: list[Job | _Batch | _Stop | _Call]) -> None:
         """Waking from idle: collect jobs submitted within the next few ms as well, so that
         near-simultaneous requests (several threads, several awaits) are prefilled in the
         same step and get the same time to first token."""
@@ -362,6 +383,9 @@ class Engine:
                 return
             if isinstance(item, Job):
                 item._fail(closed)
+            elif isinstance(item, _Batch):
+                for job in item.jobs:
+                    job._fail(closed)
             elif isinstance(item, _Call):
                 item.error = closed
                 item.done.set()

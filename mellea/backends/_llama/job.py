@@ -22,14 +22,25 @@ class Job:
     """
 
     def __init__(
-        self, messages: list[dict[str, Any]], params: GenerationParams, sink: TokenSink
+        self,
+        messages: list[dict[str, Any]],
+        params: GenerationParams,
+        sink: TokenSink,
+        *,
+        prompt: str | None = None,
     ) -> None:
         self.id = next(_job_ids)
         self.messages = messages
+        self.prompt = prompt
+        """Raw prompt text (a plain completion): sent as is, no chat template."""
         self.params = params
         self.sink = sink
         self.prompt_tokens = 0
         self.completion_tokens = 0
+        # Per sampled token, when the params ask for them (written on the engine thread,
+        # read once the job is done).
+        self.logits: list[Any] = []
+        self.raw_logits: list[Any] = []
         self._cancel = threading.Event()
         self._done = threading.Event()
         self._lock = threading.Lock()

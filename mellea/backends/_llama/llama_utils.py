@@ -43,21 +43,23 @@ def import_llama_cpp(verbose: bool = False) -> Any:
     return llama_cpp
 
 
-def tokenize(lc: Any, vocab: Any, text: str) -> list[int]:
-    """Tokenize a chat-template-rendered prompt.
+def tokenize(lc: Any, vocab: Any, text: str, *, add_special: bool = False) -> list[int]:
+    """Tokenize a prompt.
 
-    ``add_special=False``: the template itself writes BOS/role tokens where the model wants
-    them (as transformers' ``apply_chat_template`` and llama-cpp-python's chat handlers do);
-    ``parse_special=True`` so that "<|im_start|>" etc. become their special token ids.
+    A chat-template-rendered prompt takes ``add_special=False``: the template itself writes
+    BOS/role tokens where the model wants them (as transformers' ``apply_chat_template``
+    and llama-cpp-python's chat handlers do); a raw completion prompt takes True (BOS
+    where the model's metadata asks for it). ``parse_special=True`` so that
+    "<|im_start|>" etc. become their special token ids.
     """
     data = text.encode("utf-8")
     cap = len(data) + 16
     buf = (lc.llama_token * cap)()
-    n = lc.llama_tokenize(vocab, data, len(data), buf, cap, False, True)
+    n = lc.llama_tokenize(vocab, data, len(data), buf, cap, add_special, True)
     if n < 0:  # buffer too small: -n is the required size
         cap = -n
         buf = (lc.llama_token * cap)()
-        n = lc.llama_tokenize(vocab, data, len(data), buf, cap, False, True)
+        n = lc.llama_tokenize(vocab, data, len(data), buf, cap, add_special, True)
         if n < 0:
             raise RuntimeError(f"tokenization failed ({n})")
     return list(buf[:n])

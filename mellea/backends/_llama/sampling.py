@@ -9,12 +9,16 @@ SmolLM2); here only the few penalized logits are touched and numpy does the argm
 
 from __future__ import annotations
 
+import ctypes
 import random
 from collections import Counter, deque
 from typing import Any
 
 from .api import GenerationParams
 from .grammar import GRAMMAR_ROOT
+
+# llama_token_data {int32 id; float logit; float p}, as a numpy record for the candidates.
+_TOKEN_DATA = [("id", "<i4"), ("logit", "<f4"), ("p", "<f4")]
 
 
 def resolve_seed(params: GenerationParams) -> int:
@@ -70,10 +74,43 @@ class LlamaChainSampler:
         self, lc: Any, vocab: Any, n_vocab: int, params: GenerationParams, grammar: str | None
     ) -> None:
         self._lc = lc
+        self._n_vocab = n_vocab
         self._chain = build_sampler(lc, vocab, n_vocab, params, grammar)
 
     def sample(self, ctx: Any, row: int) -> int:
         return int(self._lc.llama_sampler_sample(self._chain, ctx, row))
+
+    def sample_with_scores(self, ctx: Any, row: int) -> tuple[int, Any]:
+        """`sample`, also returning the scores the chain drew from: what is left of the
+        candidates after penalties, grammar, top-k/top-p/min-p and temperature, every
+        other token at -inf.
+
+        Does what `llama_sampler_sample` does (apply the chain to every token's logit,
+        take the selected token, accept it), on a candidate array we can read afterwards.
+        """
+        import numpy as np
+
+        lc, n = self._lc, self._n_vocab
+        logits = np.ctypeslib.as_array(lc.llama_get_logits_ith(ctx, row), shape=(n,))
+        candidates = np.empty(n, dtype=_TOKEN_DATA)
+        candidates["id"] = np.arange(n, dtype=np.int32)
+        candidates["logit"] = logits
+        candidates["p"] = 0.0
+        array = lc.llama_token_data_array(
+            data=candidates.ctypes.data_as(lc.llama_token_data_p),
+            size=n,
+            selected=-1,
+            sorted=False,
+        )
+        lc.llama_sampler_apply(self._chain, ctypes.byref(array))
+        if not 0 <= array.selected < array.size:
+            raise RuntimeError("the sampler chain selected no token")
+        kept = candidates[: array.size]  # samplers sort and shrink the array in place
+        token = int(kept["id"][array.selected])
+        lc.llama_sampler_accept(self._chain, token)
+        scores = np.full(n, -np.inf, dtype=np.float32)
+        scores[kept["id"]] = kept["logit"]
+        return token, scores
 
     def free(self) -> None:
         if self._chain:
@@ -122,6 +159,14 @@ class GreedyPenalized:
         token = int(logits.argmax())
         self._accept(token)
         return token
+
+    def sample_with_scores(self, ctx: Any, row: int) -> tuple[int, Any]:
+        """`sample`, also returning the penalized logits it took the maximum of."""
+        token = self.sample(ctx, row)  # penalizes the row in place
+        logits = self._np.ctypeslib.as_array(
+            self._lc.llama_get_logits_ith(ctx, row), shape=(self._n_vocab,)
+        )
+        return token, logits.copy()
 
     def _accept(self, token: int) -> None:
         window = self._window

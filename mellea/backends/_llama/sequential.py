@@ -86,7 +86,12 @@ class SequentialDecoder:
 
     def admit(self, job: Job) -> None:
         lc, llm, params = self._lc, self._llm, job.params
-        prompt = tokenize(lc, self._vocab, self.formatter.render(job.messages))
+        if params.logits or params.raw_logits:
+            raise ValueError("logits are only kept by the batched decoder (batched=True)")
+        if job.prompt is not None:  # a raw completion: the text as is
+            prompt = tokenize(lc, self._vocab, job.prompt, add_special=True)
+        else:
+            prompt = tokenize(lc, self._vocab, self.formatter.render(job.messages))
         if not prompt:
             raise ValueError("the formatted prompt is empty")
         if len(prompt) >= self._n_ctx:
