@@ -238,7 +238,7 @@ def _add_thinking(mot: ModelOutputThunk[Any], holder: Mapping[str, Any]) -> None
 def _record_tool_calls(
     mot: ModelOutputThunk[Any],
     calls: list[tuple[str, Any, str | None]],
-    tools: Mapping[str, MelleaTool],
+    tools: Mapping[str, MelleaTool[..., Any]],
 ) -> None:
     for i, (name, arguments, call_id) in enumerate(calls):
         tc = parse_tool_call(name, arguments, tools, call_id or f"call_{i}")
@@ -246,7 +246,7 @@ def _record_tool_calls(
 
 
 def absorb_completion(
-    data: Any, mot: ModelOutputThunk[Any], tools: Mapping[str, MelleaTool], service: str
+    data: Any, mot: ModelOutputThunk[Any], tools: Mapping[str, MelleaTool[..., Any]], service: str
 ) -> None:
     """A non-streamed `chat.completion` into the thunk."""
     if not isinstance(data, dict):
@@ -275,7 +275,7 @@ def absorb_completion(
 class StreamAssembler:
     """Reads `chat.completion.chunk` objects into a thunk (choice 0 only)."""
 
-    def __init__(self, tools: Mapping[str, MelleaTool], service: str) -> None:
+    def __init__(self, tools: Mapping[str, MelleaTool[..., Any]], service: str) -> None:
         self.tools = tools
         self.service = service
         self.finish_reason: str | None = None

@@ -53,11 +53,12 @@ class ToolCallName(str):
         return self.call.name
 
     @property
-    def args(self) -> dict[str, Any]:
+    def args(self) -> Mapping[str, Any]:
         return self.call.args
 
     @property
-    def func(self) -> Callable[..., Any] | None:
+    def func(self) -> Any:
+        """The offered tool (a `MelleaTool` or a callable), None if none was offered."""
         return self.call.func
 
     @property

@@ -92,7 +92,7 @@ def _args_model(
         arbitrary_types_allowed=True,
     )
     safe_name = re.sub(r"\W", "_", name) or "tool"
-    return create_model(f"{safe_name}_args", __config__=config, **fields)  # type: ignore[call-overload, no-any-return]
+    return create_model(f"{safe_name}_args", __config__=config, **fields)
 
 
 _Spec = tuple[str, "type[BaseModel]", dict[str, Any]]

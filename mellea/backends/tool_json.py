@@ -39,7 +39,9 @@ if TYPE_CHECKING:
 _DEFS_PREFIX = "#/$defs/"
 
 
-def _as_dict(tools: Mapping[str, MelleaTool] | Sequence[MelleaTool]) -> dict[str, MelleaTool]:
+def _as_dict(
+    tools: Mapping[str, MelleaTool[..., Any]] | Sequence[MelleaTool[..., Any]],
+) -> dict[str, MelleaTool[..., Any]]:
     if isinstance(tools, Mapping):
         return dict(tools)
     return {t.name: t for t in tools}
@@ -60,7 +62,7 @@ def _rewrite_refs(node: Any, rename: Mapping[str, str]) -> Any:
     return node
 
 
-def _call_branch(t: MelleaTool, defs: dict[str, Any]) -> dict[str, Any]:
+def _call_branch(t: MelleaTool[..., Any], defs: dict[str, Any]) -> dict[str, Any]:
     """The schema of one call of `t`; its `$defs` are hoisted (renamed per tool) into
     `defs`, because a `$ref` resolves against the root of the whole document."""
     params = copy.deepcopy(t.parameters) or {"type": "object", "properties": {}}
@@ -79,7 +81,7 @@ def _call_branch(t: MelleaTool, defs: dict[str, Any]) -> dict[str, Any]:
 
 
 def tool_call_schema(
-    tools: Mapping[str, MelleaTool] | Sequence[MelleaTool],
+    tools: Mapping[str, MelleaTool[..., Any]] | Sequence[MelleaTool[..., Any]],
     *,
     allow_text: bool = False,
     parallel: bool = False,
@@ -117,7 +119,7 @@ def tool_call_schema(
 
 
 def tools_prompt(
-    tools: Mapping[str, MelleaTool] | Sequence[MelleaTool],
+    tools: Mapping[str, MelleaTool[..., Any]] | Sequence[MelleaTool[..., Any]],
     *,
     allow_text: bool = False,
     parallel: bool = False,
@@ -146,7 +148,7 @@ class ToolReply:
 
 
 def parse_tool_reply(
-    text: str, tools: Mapping[str, MelleaTool] | Sequence[MelleaTool]
+    text: str, tools: Mapping[str, MelleaTool[..., Any]] | Sequence[MelleaTool[..., Any]]
 ) -> ToolReply:
     """Parse a reply generated under `tool_call_schema(tools, ...)`.
 

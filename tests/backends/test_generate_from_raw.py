@@ -5,7 +5,6 @@ them concurrently."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from typing import Any
 
@@ -13,10 +12,8 @@ import pytest
 from pydantic import BaseModel
 
 from mellea.backends import ModelOption
-from mellea.backends._llama import Engine, GenerationParams, Job
 from mellea.backends.dummy import DummyBackend
 from mellea.backends.litellm import LiteLLMBackend
-from mellea.backends.local import LocalBackend
 from mellea.backends.ollama import OllamaModelBackend
 from mellea.backends.openai import OpenAIBackend
 from mellea.core.base import CBlock

@@ -45,7 +45,10 @@ def test_raw_prompts_complete_as_given_and_start_together(engine: Engine) -> Non
     log: list[tuple[str, str]] = []
     lock = threading.Lock()
     sinks = [OrderedSink(str(i), log, lock) for i in range(len(RAW))]
-    jobs = [Job([], GenerationParams(max_tokens=8), s, prompt=p) for s, p in zip(sinks, RAW)]
+    jobs = [
+        Job([], GenerationParams(max_tokens=8), s, prompt=p)
+        for s, p in zip(sinks, RAW, strict=True)
+    ]
     engine.submit_many(jobs)
     for s in sinks:
         s.wait()
@@ -57,7 +60,7 @@ def test_raw_prompts_complete_as_given_and_start_together(engine: Engine) -> Non
 
     llm = llama_cpp.Llama(default_model_path(), n_ctx=512, n_threads=1, verbose=False)
     try:
-        for sink, prompt in zip(sinks, RAW):
+        for sink, prompt in zip(sinks, RAW, strict=True):
             ref = llm.create_completion(prompt, max_tokens=8, temperature=0.0, repeat_penalty=1.1)
             assert sink.text == ref["choices"][0]["text"]
             assert sink.prompt_tokens == ref["usage"]["prompt_tokens"]
@@ -85,11 +88,13 @@ def test_greedy_logits_are_the_scores_of_the_chosen_tokens(engine: Engine) -> No
         assert llm.detokenize(chosen).decode() == sink.text
     finally:
         llm.close()
-    for processed, raw in zip(job.logits, job.raw_logits):
+    for processed, raw in zip(job.logits, job.raw_logits, strict=True):
         assert processed.shape == raw.shape == (llm.n_vocab(),) and raw.dtype == np.float32
     # The repetition penalty shows in the processed scores only, after the first token.
     assert np.array_equal(job.logits[0], job.raw_logits[0])
-    assert any(not np.array_equal(p, r) for p, r in zip(job.logits[1:], job.raw_logits[1:]))
+    assert any(
+        not np.array_equal(p, r) for p, r in zip(job.logits[1:], job.raw_logits[1:], strict=True)
+    )
 
 
 def test_sampled_logits_show_the_masking_and_temperature(engine: Engine) -> None:
@@ -101,7 +106,7 @@ def test_sampled_logits_show_the_masking_and_temperature(engine: Engine) -> None
     plain = Sink()
     engine.submit(chat(RAW[2]), GenerationParams(**params), plain)
     assert sink.wait().text == plain.wait().text  # the same tokens with the same seed
-    for processed, raw in zip(job.logits, job.raw_logits):
+    for processed, raw in zip(job.logits, job.raw_logits, strict=True):
         kept = np.isfinite(processed)
         assert 1 <= kept.sum() <= 5  # top-k (then top-p/min-p) masked the rest to -inf
         top5 = np.argsort(raw)[-5:]

@@ -18,7 +18,7 @@ GRAMMAR_ROOT = "root"
 def _schema_to_gbnf(schema_json: str) -> str:
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-    return json_schema_to_gbnf(schema_json)
+    return str(json_schema_to_gbnf(schema_json))
 
 
 def json_schema_to_gbnf(schema: dict[str, Any]) -> str:

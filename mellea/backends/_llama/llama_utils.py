@@ -10,7 +10,7 @@ import ctypes
 import logging
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 # Held around every llama.cpp compute call of every Engine in the process. Two engines
 # decoding at once would each run n_threads workers, oversubscribing the cores, and
@@ -112,4 +112,4 @@ class ChatFormatter:
                 raise ValueError(
                     f"each message must be a dict with 'role' and 'content', got {m!r}"
                 )
-        return self._formatter(messages=list(messages)).prompt
+        return str(self._formatter(messages=cast(Any, list(messages))).prompt)
