@@ -261,7 +261,8 @@ class ChatBackend(FormatterBackend):
     ) -> None:
         async def work() -> None:
             await _wait_for_inputs([], action)
-            prompt = component_text(action)
+            fmt = self.chat_formatter
+            prompt = fmt.print(action) if fmt is not None else component_text(action)
             if not prompt.strip():
                 raise InvalidOptionError("the prompt is empty: there is nothing to complete")
             schema = format.model_json_schema() if format is not None else None
