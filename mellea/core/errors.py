@@ -7,6 +7,7 @@ MelleaError
 ├── ComponentParseError                      a component could not parse the model output
 ├── ToolArgumentsError (ValueError)          a tool call's arguments do not fit the tool's schema
 ├── GenerationCancelled                      the generation was cancelled; partial text kept
+├── PluginViolationError                     a plugin hook blocked the operation (nothing sent)
 └── BackendError                             the engine did not produce an answer
     ├── BackendUnavailableError (ConnectionError)   cannot reach the server / load the model
     ├── BackendTimeoutError (TimeoutError)
@@ -29,6 +30,8 @@ HTTP backends retry such failures themselves while no output has reached the thu
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 TRANSIENT_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 """HTTP statuses that mean "try again later" (timeout, conflict, rate limit, overload)."""
@@ -69,6 +72,35 @@ class ToolArgumentsError(MelleaError, ValueError):
 
 class GenerationCancelled(MelleaError):
     """The generation was cancelled before it finished (`partial_output` holds what came)."""
+
+
+class PluginViolationError(MelleaError):
+    """A plugin blocked the operation at a hook point; what it guarded did not happen.
+
+    `hook_type` — the hook point; `plugin_name` — who blocked; `reason`, `code`,
+    `details` — what the plugin said (`block(reason, code=..., details=...)`).
+    """
+
+    def __init__(
+        self,
+        hook_type: str,
+        reason: str,
+        code: str = "",
+        plugin_name: str = "",
+        *,
+        details: dict[str, Any] | None = None,
+        partial_output: str = "",
+    ) -> None:
+        where = f" by plugin {plugin_name!r}" if plugin_name else ""
+        tag = f" [{code}]" if code else ""
+        super().__init__(
+            f"{hook_type} blocked{where}{tag}: {reason}", partial_output=partial_output
+        )
+        self.hook_type = hook_type
+        self.reason = reason
+        self.code = code
+        self.plugin_name = plugin_name
+        self.details: dict[str, Any] = dict(details or {})
 
 
 class BackendError(MelleaError):
@@ -172,6 +204,7 @@ __all__ = [
     "GenerationCancelled",
     "InvalidOptionError",
     "MelleaError",
+    "PluginViolationError",
     "PoolTimeoutError",
     "RateLimitedError",
     "ReadTimeoutError",

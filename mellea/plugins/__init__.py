@@ -1,22 +1,54 @@
-"""Plugins: functions that observe mellea's execution at its hook points.
+"""Plugins: code that observes, changes or stops mellea's work at its hook points.
 
 ```python
-from mellea.plugins import hook, register
+from mellea.plugins import HookType, block, hook, register
 
-@hook("streaming_event")
-async def show(payload, ctx):
-    print(payload.event)
+@hook(HookType.GENERATION_PRE_CALL)
+async def no_gpt4(payload, ctx):
+    if "gpt-4" in str(payload.model):
+        return block("GPT-4 is not allowed here", code="MODEL_POLICY")
 
-register(show)
+register(no_gpt4)
 ```
 
-What exists so far is the mechanism's core (`@hook`, `register`/`unregister`, the
-execution modes, priorities) and the streaming hook points (`streaming_start`,
-`streaming_event`, `streaming_end`, fired by `mellea.stdlib.streaming.stream`).
+- `@hook(point, mode=, priority=)` on `async def fn(payload, ctx)`; `Plugin` subclasses
+  group hooks sharing state; `PluginSet` bundles them.
+- `register(x)` (global), `register(x, session_id=...)` / `start_session(plugins=[x])`
+  (one session), `plugin_scope(x)` / `with x:` (one block); `unregister(x)`.
+- A hook returns None, `modify(payload, field=...)` (writable fields only, see
+  `policies`) or `block(reason, code=...)`, which raises `PluginViolationError` from the
+  operation; nothing it guarded happens.
+- Modes (`PluginMode`): SEQUENTIAL, TRANSFORM, AUDIT, CONCURRENT, FIRE_AND_FORGET.
+- The hook points and their payloads: `HookType`, `mellea.plugins.hooks`.
+
+Nothing here costs anything until the first hook is registered. Built-in debug
+loggers: `mellea.plugins.builtin_debug`.
 """
 
+from ..core.errors import PluginViolationError
+from .base import MelleaPlugin, Plugin, PluginConfig
 from .decorators import hook
-from .registry import register, unregister
+from .manager import is_internal_tool
+from .pluginset import PluginSet
+from .registry import plugin_scope, register, unregister
+from .results import PluginResult, PluginViolation, block, modify
 from .types import HookType, PluginMode
 
-__all__ = ["HookType", "PluginMode", "hook", "register", "unregister"]
+__all__ = [
+    "HookType",
+    "MelleaPlugin",
+    "Plugin",
+    "PluginConfig",
+    "PluginMode",
+    "PluginResult",
+    "PluginSet",
+    "PluginViolation",
+    "PluginViolationError",
+    "block",
+    "hook",
+    "is_internal_tool",
+    "modify",
+    "plugin_scope",
+    "register",
+    "unregister",
+]

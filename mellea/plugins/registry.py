@@ -1,97 +1,189 @@
-"""Registering hooks and firing them.
+"""Registering hooks: `register`, `unregister`, `plugin_scope`.
 
-`register(fn)` adds `@hook`-marked functions globally (or for one session with
-`session_id=`); `invoke_hook(hook_type, payload)` runs the hooks of one hook point in
-priority order. With nothing registered it returns at once, so the hot paths pay one
-dict lookup.
-
-This is the small core the hook points of streaming validation need: observation
-hooks. A hook's exception is logged, never raised into the call, except in
-`SEQUENTIAL`/`TRANSFORM`/`AUDIT`/`CONCURRENT` modes where it propagates as the
-docs' table says; `FIRE_AND_FORGET` hooks run as background tasks.
+Three scopes (see the plugins page): global (`register(x)`), a session
+(`register(x, session_id=...)`, which `start_session(plugins=[...])` does: those hooks fire
+only for that session's operations and are removed when it ends), and a `with` block
+(`plugin_scope(...)`, or a `Plugin`/`PluginSet` instance used as a context manager:
+registered on entry, removed on exit even if the block raises).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Iterable
-from typing import Any
+import uuid
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
-from .decorators import HookMeta
-from .types import PluginMode
+from .._runtime.portal import get_portal, run_sync
+from . import _table
+from .base import MelleaPlugin, Plugin
+from .decorators import DEFAULT_PRIORITY, HookMeta
+from .pluginset import PluginSet
+from .results import block, modify
+from .types import HookType, PluginMode
 
-__all__ = ["has_plugins", "invoke_hook", "register", "unregister"]
+if TYPE_CHECKING:
+    from typing import Self
+
+__all__ = ["block", "modify", "plugin_scope", "register", "register_scoped", "unregister"]
 
 logger = logging.getLogger("mellea.plugins")
 
-_Hook = tuple[HookMeta, Callable[..., Any], str | None]  # meta, function, session id
-_hooks: dict[str, list[_Hook]] = {}
-_background: set[asyncio.Task[Any]] = set()
+Item = Callable[..., Any] | Any | PluginSet
 
 
-def _items(items: Any) -> Iterable[Any]:
-    return items if isinstance(items, list | tuple) else [items]
-
-
-def _meta(fn: Any) -> HookMeta:
-    meta = getattr(fn, "_mellea_hook", None)
-    if not isinstance(meta, HookMeta):
-        raise TypeError(f"{fn!r} is not a hook: decorate it with @hook(...)")
-    return meta
-
-
-def register(items: Any, *, session_id: str | None = None) -> None:
-    """Register `@hook` functions (one or a list); `session_id` limits them to a session."""
-    for fn in _items(items):
-        meta = _meta(fn)
-        hooks = [h for h in _hooks.get(meta.hook_type, []) if h[1] is not fn]
-        hooks.append((meta, fn, session_id))
-        hooks.sort(key=lambda h: h[0].priority)
-        _hooks[meta.hook_type] = hooks
-
-
-def unregister(items: Any) -> None:
-    """Remove registered hooks (unknown ones are ignored)."""
-    for fn in _items(items):
-        meta = _meta(fn)
-        remaining = [h for h in _hooks.get(meta.hook_type, []) if h[1] is not fn]
-        if remaining:
-            _hooks[meta.hook_type] = remaining
+def _flatten(items: Item | list[Item]) -> Iterator[tuple[Any, int | None]]:
+    for item in items if isinstance(items, list | tuple) else [items]:
+        if isinstance(item, PluginSet):
+            yield from item.flatten()
         else:
-            _hooks.pop(meta.hook_type, None)
+            yield item, None
 
 
-def has_plugins(hook_type: str | None = None) -> bool:
-    """True if any hook is registered (on `hook_type`, when given)."""
-    return bool(_hooks.get(str(hook_type))) if hook_type is not None else bool(_hooks)
+def _function_name(fn: Any) -> str:
+    module = getattr(fn, "__module__", None) or ""
+    qualname = getattr(fn, "__qualname__", None) or repr(fn)
+    return f"{module}.{qualname}" if module else qualname
 
 
-async def invoke_hook(
-    hook_type: str, payload: Any, *, session_id: str | None = None, **context: Any
+def _entries(
+    item: Any, priority_override: int | None, session_id: str | None, scope_id: str | None
+) -> list[_table.Entry]:
+    def entry(
+        fn: Callable[..., Any], hook_type: str, mode: PluginMode, priority: int, name: str
+    ) -> _table.Entry:
+        return _table.Entry(
+            str(HookType(hook_type)), fn, PluginMode(mode),
+            priority if priority_override is None else priority_override,
+            name, item, session_id, scope_id, _table.next_seq(),
+        )  # fmt: skip
+
+    meta = getattr(item, "_mellea_hook_meta", None)
+    if isinstance(meta, HookMeta) and callable(item):
+        priority = meta.priority if meta.priority is not None else DEFAULT_PRIORITY
+        return [entry(item, meta.hook_type, meta.mode, priority, _function_name(item))]
+    if isinstance(item, Plugin):
+        plugin_meta = type(item)._mellea_plugin_meta
+        found = []
+        for attr in dir(type(item)):
+            method_meta = getattr(getattr(type(item), attr, None), "_mellea_hook_meta", None)
+            if isinstance(method_meta, HookMeta):
+                priority = (
+                    method_meta.priority if method_meta.priority is not None
+                    else plugin_meta.priority
+                )  # fmt: skip
+                found.append(
+                    entry(getattr(item, attr), method_meta.hook_type, method_meta.mode,
+                          priority, plugin_meta.name)
+                )  # fmt: skip
+        if not found:
+            logger.warning("plugin %r has no @hook methods; nothing registered", plugin_meta.name)
+        return found
+    if isinstance(item, MelleaPlugin):
+        config = item.config
+        hooks = [str(h) for h in getattr(config, "hooks", None) or []]
+        mode = PluginMode(getattr(config, "mode", PluginMode.SEQUENTIAL) or "sequential")
+        priority = int(getattr(config, "priority", None) or DEFAULT_PRIORITY)
+        missing = [h for h in hooks if not callable(getattr(item, h, None))]
+        if missing:
+            raise TypeError(f"plugin {item.name!r} has no method for hook(s) {missing}")
+        return [entry(getattr(item, h), h, mode, priority, item.name) for h in hooks]
+    raise TypeError(
+        f"cannot register {item!r}: expected an @hook function, a Plugin or MelleaPlugin "
+        "instance, a PluginSet, or a list of those"
+    )
+
+
+def _add(items: Item | list[Item], session_id: str | None, scope_id: str | None) -> None:
+    new: list[_table.Entry] = []
+    started: list[MelleaPlugin] = []
+    for item, priority in _flatten(items):
+        new += _entries(item, priority, session_id, scope_id)
+        if isinstance(item, MelleaPlugin):
+            started.append(item)
+    _table.add(new)
+    for plugin in started:
+        _lifecycle(plugin.initialize())
+
+
+def _lifecycle(coro: Any) -> None:
+    """Run a MelleaPlugin's initialize()/shutdown() (in the background on mellea's loop)."""
+    portal = get_portal()
+    if portal.on_portal_thread():
+        portal.spawn(coro)
+    else:
+        run_sync(coro)
+
+
+def register(
+    items: Item | list[Item],
+    *,
+    session_id: str | None = None,
 ) -> None:
-    """Run the hooks registered on `hook_type` with `payload` (and a read-only context)."""
-    hooks = _hooks.get(str(hook_type))
-    if not hooks:
-        return
-    ctx = dict(context, session_id=session_id)
-    selected = [h for h in hooks if h[2] is None or h[2] == session_id]
-    concurrent = []
-    for meta, fn, _ in selected:
-        if meta.mode is PluginMode.FIRE_AND_FORGET:
-            task = asyncio.ensure_future(_quietly(fn, payload, ctx))
-            _background.add(task)
-            task.add_done_callback(_background.discard)
-        elif meta.mode is PluginMode.CONCURRENT:
-            concurrent.append(fn(payload, ctx))
-        else:
-            await fn(payload, ctx)
-    if concurrent:
-        await asyncio.gather(*concurrent)
+    """Register hooks, plugins or sets globally, or for one session (`session_id`).
+
+    Session hooks fire only for operations of that session and are removed when it ends
+    (`deregister_session_plugins`). Registering the same item again on the same scope
+    replaces it.
+    """
+    _add(items, session_id, session_id)
 
 
-async def _quietly(fn: Callable[..., Any], payload: Any, ctx: dict[str, Any]) -> None:
-    try:
-        await fn(payload, ctx)
-    except Exception:
-        logger.warning("mellea: fire-and-forget hook %r failed", fn, exc_info=True)
+def register_scoped(items: Item | list[Item], scope_id: str) -> None:
+    """Register for every operation, removable as a unit by `scope_id` (`with` blocks)."""
+    _add(items, None, scope_id)
+
+
+def unregister(items: Item | list[Item]) -> None:
+    """Remove registered hooks, plugins or sets (unknown ones are ignored)."""
+    for item, _ in _flatten(items):
+        removed = _table.remove_owner(item)
+        if removed and isinstance(item, MelleaPlugin):
+            _lifecycle(item.shutdown())
+
+
+class _PluginScope:
+    """What `plugin_scope()` returns: registers on entry, removes on exit (sync or async)."""
+
+    def __init__(self, items: list[Item]) -> None:
+        self._items = items
+        self._scope_id: str | None = None
+
+    def __enter__(self) -> Self:
+        if self._scope_id is not None:
+            raise RuntimeError("this plugin_scope is already active; create another one")
+        self._scope_id = f"scope-{uuid.uuid4().hex}"
+        register_scoped(self._items, self._scope_id)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        scope_id, self._scope_id = self._scope_id, None
+        if scope_id is not None:
+            from .manager import deregister_session_plugins
+
+            deregister_session_plugins(scope_id)
+
+    async def __aenter__(self) -> Self:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+
+def plugin_scope(*items: Item | list[Item]) -> _PluginScope:
+    """Activate `items` (hooks, plugins, sets; as arguments or one list) for a `with` block."""
+    flat: list[Item] = []
+    for item in items:
+        flat += list(item) if isinstance(item, list | tuple) else [item]
+    return _PluginScope(flat)

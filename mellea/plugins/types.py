@@ -1,49 +1,38 @@
-"""Hook points and execution modes (the names plugins register against)."""
+"""Hook points and execution modes: the names plugins register against."""
 
 from __future__ import annotations
 
 import enum
 
-__all__ = ["HookType", "PluginMode"]
+from ..core.hooks import HookType
 
-
-class HookType(enum.StrEnum):
-    """Where in mellea's execution a hook fires."""
-
-    SESSION_PRE_INIT = "session_pre_init"
-    SESSION_POST_INIT = "session_post_init"
-    SESSION_RESET = "session_reset"
-    SESSION_CLEANUP = "session_cleanup"
-    COMPONENT_PRE_EXECUTE = "component_pre_execute"
-    COMPONENT_POST_SUCCESS = "component_post_success"
-    COMPONENT_POST_ERROR = "component_post_error"
-    GENERATION_PRE_CALL = "generation_pre_call"
-    GENERATION_POST_CALL = "generation_post_call"
-    GENERATION_ERROR = "generation_error"
-    GENERATION_BATCH_PRE_CALL = "generation_batch_pre_call"
-    GENERATION_BATCH_POST_CALL = "generation_batch_post_call"
-    GENERATION_BATCH_ERROR = "generation_batch_error"
-    GENERATION_EVENT = "generation_event"
-    VALIDATION_PRE_CHECK = "validation_pre_check"
-    VALIDATION_POST_CHECK = "validation_post_check"
-    SAMPLING_LOOP_START = "sampling_loop_start"
-    SAMPLING_ITERATION = "sampling_iteration"
-    SAMPLING_REPAIR = "sampling_repair"
-    SAMPLING_LOOP_END = "sampling_loop_end"
-    TOOL_PRE_INVOKE = "tool_pre_invoke"
-    TOOL_POST_INVOKE = "tool_post_invoke"
-    ADAPTER_FUNCTION_INVOCATION_COMPLETE = "adapter_function_invocation_complete"
-    ADAPTER_FUNCTION_PHASE_COMPLETE = "adapter_function_phase_complete"
-    STREAMING_START = "streaming_start"
-    STREAMING_EVENT = "streaming_event"
-    STREAMING_END = "streaming_end"
+__all__ = ["HookType", "PluginMode", "register_mellea_hooks"]
 
 
 class PluginMode(enum.StrEnum):
-    """How a hook runs relative to the call that fired it."""
+    """How a hook runs relative to the operation that fired it.
+
+    Hooks of one point run grouped by mode, in this order, each group by priority:
+
+    - `SEQUENTIAL` — awaited one after another; each sees the payload the previous one
+      left; may modify (writable fields only) and may block.
+    - `TRANSFORM` — like SEQUENTIAL but cannot block (a block is logged and ignored).
+    - `AUDIT` — awaited; modifications are discarded and a block is only logged.
+    - `CONCURRENT` — awaited together; may block (the first block cancels the others),
+      modifications are discarded.
+    - `FIRE_AND_FORGET` — started in the background on mellea's I/O loop with the final
+      payload; never delays the operation; cannot modify or block.
+
+    In every mode a hook's exception (or a hook running past its timeout) is logged on
+    the `mellea.plugins` logger and the operation continues.
+    """
 
     SEQUENTIAL = "sequential"
     TRANSFORM = "transform"
     CONCURRENT = "concurrent"
     AUDIT = "audit"
     FIRE_AND_FORGET = "fire_and_forget"
+
+
+def register_mellea_hooks() -> None:
+    """Kept for compatibility: mellea's hook points need no registration step."""

@@ -32,12 +32,12 @@ from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ...core import hooks
 from ...core.base import CBlock, Component
 from ...core.chunking import ChunkingStrategy, resolve_chunking_strategy
 from ...core.errors import DeadlineExceededError, MelleaError
 from ...core.requirement import PartialValidationResult, Requirement, ValidationResult
 from ...core.thunk import ModelOutputThunk
-from ...plugins.registry import has_plugins, invoke_hook
 from ._checks import AttemptChecks, QuickFailure
 from ._events import (
     CompletedEvent,
@@ -199,16 +199,16 @@ class Streamer:
     async def _emit(self, event: StreamEvent) -> None:
         if self._events is not None:
             self._events.put_nowait(event)
-        if has_plugins("streaming_event"):
-            from ...plugins.hooks.streaming import StreamingEventPayload
-
-            payload = StreamingEventPayload(
+        if hooks.on("streaming_event"):
+            payload = hooks.streaming.StreamingEventPayload(
+                **hooks.streaming.base_fields(self._streaming_id, "streaming_event"),
                 streaming_id=self._streaming_id, event=event, requirements=self._requirements,
-                hook="streaming_event",
             )  # fmt: skip
-            await invoke_hook("streaming_event", payload, backend=self._backend)
+            await hooks.dispatch("streaming_event", payload, backend=self._backend)
 
     async def _drive(self) -> None:
+        if hooks.active:  # this task's own context: what the stream starts nests under it
+            hooks.enter_scope("streaming", self._streaming_id)
         await self._hook_start()
         try:
             async with _deadline(self._timeout):
@@ -311,32 +311,30 @@ class Streamer:
         self.attempts.append(self._mot)
 
     async def _hook_start(self) -> None:
-        if has_plugins("streaming_start"):
-            from ...plugins.hooks.streaming import StreamingStartPayload
-
-            payload = StreamingStartPayload(
+        if hooks.on("streaming_start"):
+            payload = hooks.streaming.StreamingStartPayload(
+                **hooks.streaming.base_fields(self._streaming_id, "streaming_start"),
                 streaming_id=self._streaming_id, has_requirements=bool(self._requirements),
-                requirement_count=len(self._requirements), hook="streaming_start",
+                requirement_count=len(self._requirements),
                 chunking_strategy=type(self._chunking).__name__ if self._chunking else "",
             )  # fmt: skip
-            await invoke_hook("streaming_start", payload, backend=self._backend)
+            await hooks.dispatch("streaming_start", payload, backend=self._backend)
 
     async def _finish(self) -> None:
         self._success = self._completed_normally and self._error is None
         await self._emit(CompletedEvent(self._success, self.full_text, len(self.attempts)))
         if self._events is not None:
             self._events.put_nowait(None)
-        if has_plugins("streaming_end"):
-            from ...plugins.hooks.streaming import StreamingEndPayload
-
-            payload = StreamingEndPayload(
-                streaming_id=self._streaming_id, success=self._success, hook="streaming_end",
+        if hooks.on("streaming_end"):
+            payload = hooks.streaming.StreamingEndPayload(
+                **hooks.streaming.base_fields(self._streaming_id, "streaming_end"),
+                streaming_id=self._streaming_id, success=self._success,
                 failure_reason=self._failure_reason,
                 exception=self._error if isinstance(self._error, Exception) else None,
                 model=self._mot.generation.model, provider=self._mot.generation.provider,
                 full_text_length=len(self.full_text),
             )  # fmt: skip
-            await invoke_hook("streaming_end", payload, backend=self._backend)
+            await hooks.dispatch("streaming_end", payload, backend=self._backend)
 
 
 def _describe(requirement: Requirement, reason: str | None) -> str:
