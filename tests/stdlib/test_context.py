@@ -104,7 +104,8 @@ def test_simple_context_keeps_history_but_sends_none(loopback: LoopbackServer) -
     m.instruct("first")
     m.instruct("second")
     assert len(m.ctx.as_list()) == 4
-    assert m.ctx.view_for_generation() == []
+    assert m.ctx.view_for_generation() == [] and not m.ctx.is_chat_context
+    assert ChatContext().is_chat_context
     assert [b["messages"] for b in chat_bodies(loopback)][-1] == [
         {"role": "user", "content": "second"}
     ]

@@ -131,7 +131,9 @@ def test_validate_collects_the_judge_generations(loopback: LoopbackServer) -> No
         [Requirement("Be polite.")], output=CBlock("Thank you."), generate_logs=logs
     )
     assert len(results) == 1 and len(bodies(loopback)) == 1
-    assert len(logs) == (1 if hasattr(results[0].thunk, "generate_log") else 0)
+    (log,) = logs
+    assert log is results[0].thunk.generate_log  # type: ignore[union-attr]
+    assert "Be polite." in str(log.prompt) and "Thank you." in str(log.prompt)
 
 
 def test_signatures_have_the_reference_parameters_in_order() -> None:

@@ -47,6 +47,7 @@ class SimpleContext(Context):
     """Each call sees only its own action: the history is kept but never sent."""
 
     __slots__ = ()
+    _is_chat_context = False
 
     def add(self, c: ContextItem) -> Self:
         """A new context: this history followed by `c` (which no generation will be sent)."""
