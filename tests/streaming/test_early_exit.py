@@ -226,3 +226,27 @@ async def test_leaving_the_block_early_cancels_the_generation(loopback: Loopback
     record = loopback.wait_idle().for_path("/api/chat")[-1]
     assert record.client_disconnected and record.events_sent < len(GOOD.split())
     await backend.aclose()
+
+
+async def test_a_backend_error_is_an_error_event_and_raised_to_the_reader(
+    loopback: LoopbackServer,
+) -> None:
+    from mellea.core.errors import BackendStatusError
+    from mellea.stdlib.streaming import ErrorEvent
+
+    loopback.enqueue(Reply(status=400, error_body="bad request"))
+    backend = backend_for("ollama", loopback)
+    events = await stream(
+        Instruction("x"), backend, SimpleContext(), requirements=[NoForbidden()], as_events=True
+    )
+    async with events:
+        seen = [e async for e in events]
+    assert [type(e) for e in seen] == [ErrorEvent, CompletedEvent]
+    assert seen[0].exception_type == "BackendStatusError"  # type: ignore[attr-defined]
+    assert not seen[1].success  # type: ignore[attr-defined]
+    loopback.enqueue(Reply(status=400, error_body="bad request"))
+    async with await stream(Instruction("x"), backend, SimpleContext()) as streamer:
+        with pytest.raises(BackendStatusError):
+            async for _ in streamer:
+                pass
+    await backend.aclose()

@@ -61,6 +61,9 @@ def on_loopback(monkeypatch: pytest.MonkeyPatch, srv: LoopbackServer, *replies: 
 def test_programs_are_the_pages_code_blocks_verbatim() -> None:
     blocks = re.findall(r"```python\n(.*?)```", PAGE.read_text(), re.S)
     assert [(PROGRAMS / n).read_text() for n in STEPS] == blocks
+    how_to = PAGE.with_name("how-to_use-async-and-streaming.md").read_text()
+    program = (PROGRAMS / "howto_per_chunk_validation.py").read_text()
+    assert program in re.findall(r"```python\n(.*?)```", how_to, re.S)
 
 
 def test_step1_delivers_validated_sentences(
@@ -160,3 +163,19 @@ def test_programs_on_the_embedded_model(name: str, monkeypatch: pytest.MonkeyPat
         "step5_custom_chunking.py": r"(Completed normally|FAIL: Line does not start .+)",
     }[name]
     assert re.match(expected, last), out
+
+
+def test_how_to_page_program(monkeypatch: pytest.MonkeyPatch, loopback: LoopbackServer) -> None:
+    """The how-to page's per-chunk validation program (a limit of 3 sentences)."""
+    on_loopback(monkeypatch, loopback, Reply(text="One fact. Two facts."))
+    out = run_program("howto_per_chunk_validation.py", monkeypatch)
+    assert out.splitlines() == ["One fact.", "Two facts.", "Completed normally: True"]
+    on_loopback(monkeypatch, loopback, Reply(text="A. B. C. D. E."))
+    out = run_program("howto_per_chunk_validation.py", monkeypatch)
+    assert out.splitlines() == [
+        "A.",
+        "B.",
+        "C.",
+        "Completed normally: False",
+        "Streaming failure: Too many sentences",
+    ]
