@@ -203,3 +203,23 @@ async def test_partials_stream_to_the_reader_and_the_value_parses(loopback: Loop
     assert names[-1] == PERSON.name and len(names) > 5
     assert streamer.completed_normally and streamer.mot.parsed_repr == PERSON
     await backend.aclose()
+
+
+async def test_partial_objects_of_a_sampled_attempt(loopback: LoopbackServer) -> None:
+    """`ainstruct(format=...)`: the attempt's partial objects while the loop validates."""
+    from mellea.backends import ModelOption
+    from mellea.stdlib.session import MelleaSession
+    from mellea.stdlib.streaming import partial_objects
+
+    loopback.configure(token_delay=0.005)
+    loopback.enqueue(Reply(chunks=[TEXT[i : i + 9] for i in range(0, len(TEXT), 9)]))
+    m = MelleaSession(OllamaModelBackend("m", base_url=loopback.url), SimpleContext())
+    mot = await m.ainstruct("A person.", format=Person, model_options={ModelOption.STREAM: True})
+    async for attempt in mot.aiter_attempts():  # type: ignore[attr-defined]
+        names = [p.name async for p in partial_objects(attempt, Person)]
+        break
+    assert len(names) > 5 and names[-1] == PERSON.name
+    assert PERSON.name.startswith(names[1])
+    await mot.avalue()
+    assert mot.parsed_repr == PERSON
+    await m.backend.aclose()

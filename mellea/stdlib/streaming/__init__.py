@@ -7,7 +7,8 @@
 (`final_validations`, `completed_normally`). `as_events=True` gives the typed events
 (`ChunkEvent`, `QuickCheckEvent`, `StreamingDoneEvent`, `FullValidationEvent`,
 `RetryEvent`, `ErrorEvent`, `CompletedEvent`), which plugins also receive on the
-`streaming_event` hook. `format=Model` streams typed partial instances of `Model`.
+`streaming_event` hook. `format=Model` streams typed partial instances of `Model`;
+`partial_objects(mot, Model)` follows any thunk generating `Model`'s JSON the same way.
 
 Chunking strategies live in `mellea.core.chunking` (also `mellea.stdlib.chunking`).
 """
@@ -23,7 +24,7 @@ from ._events import (
     StreamingDoneEvent,
 )
 from ._partial_json import IncrementalJSONParser, PartialJSONError
-from ._partial_model import PartialModelParser
+from ._partial_model import PartialModelParser, partial_objects
 from ._streamer import EventStreamer, Streamer, stream
 
 __all__ = [
@@ -40,5 +41,6 @@ __all__ = [
     "StreamEvent",
     "Streamer",
     "StreamingDoneEvent",
+    "partial_objects",
     "stream",
 ]

@@ -22,13 +22,19 @@ from __future__ import annotations
 import functools
 import types
 import typing
-from typing import Any, Union
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ._partial_json import PLAIN, Builder, IncrementalJSONParser, PlainBuilder
 
-__all__ = ["PartialModelParser", "builder_for"]
+if TYPE_CHECKING:
+    from ...core.thunk import ModelOutputThunk
+
+__all__ = ["PartialModelParser", "builder_for", "partial_objects"]
+
+M = TypeVar("M", bound=BaseModel)
 
 _PLAIN_SCALARS = (str, int, bool, type(None), Any, object)
 
@@ -170,15 +176,15 @@ def builder_for(annotation: Any) -> Builder:
     return _ScalarBuilder(annotation)
 
 
-class PartialModelParser:
+class PartialModelParser(Generic[M]):
     """Feed a model's JSON as it streams; `value` is the partial instance so far."""
 
-    def __init__(self, model: type[BaseModel]) -> None:
+    def __init__(self, model: type[M]) -> None:
         self.model = model
         self._parser = IncrementalJSONParser(builder_for(model))
 
     @property
-    def value(self) -> BaseModel | None:
+    def value(self) -> M | None:
         """The partial instance (None until the top-level object began)."""
         value = self._parser.value
         return value if isinstance(value, self.model) else None
@@ -190,3 +196,16 @@ class PartialModelParser:
     def feed(self, delta: str) -> bool:
         """Parse `delta`; True if the partial object changed. Raises `PartialJSONError`."""
         return self._parser.feed(delta)
+
+
+async def partial_objects(mot: ModelOutputThunk[Any], model: type[M]) -> AsyncIterator[M]:
+    """The partial instance of `model` each time `mot`'s streaming JSON changed it.
+
+    Works on any thunk generating `model`'s JSON (e.g. an attempt of
+    `ainstruct(format=model)`: `mot.attempts[-1]`), alongside its reader (`mot.watch()`).
+    Raises `PartialJSONError` when the text cannot be `model`'s JSON.
+    """
+    parser = PartialModelParser(model)
+    async for delta in mot.watch():
+        if parser.feed(delta) and parser.value is not None:
+            yield parser.value
