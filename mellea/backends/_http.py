@@ -282,40 +282,87 @@ class HttpEndpoint:
 
     # ----- one attempt --------------------------------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def _slot(self) -> AsyncIterator[None]:
-        """Hold one of `max_concurrency` slots for the block (released however it ends)."""
-        if self.max_concurrency is None:
-            self.in_flight += 1
-            try:
-                yield
-            finally:
-                self.in_flight -= 1
-            return
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.max_concurrency)
-        slots = self._slots
-        if slots.locked():
-            self.waiting += 1
-            try:
-                async with asyncio.timeout(self.timeout.pool):
-                    await slots.acquire()
-            except TimeoutError:
-                raise PoolTimeoutError(
-                    f"all {self.max_concurrency} request slots to {self.where} stayed busy for "
-                    f"{self.timeout.pool:g} s (pool timeout); raise max_concurrency or the pool "
-                    "timeout"
-                ) from None
-            finally:
-                self.waiting -= 1
-        else:
-            await slots.acquire()  # free: returns at once
+    async def _take_slot(self) -> None:
+        """Wait for one of `max_concurrency` slots (pool timeout: PoolTimeoutError)."""
+        if self.max_concurrency is not None:
+            slots = self._slots
+            if slots is None:
+                slots = self._slots = asyncio.Semaphore(self.max_concurrency)
+            if slots.locked():
+                self.waiting += 1
+                try:
+                    async with asyncio.timeout(self.timeout.pool):
+                        await slots.acquire()
+                except TimeoutError:
+                    raise PoolTimeoutError(
+                        f"all {self.max_concurrency} request slots to {self.where} stayed busy "
+                        f"for {self.timeout.pool:g} s (pool timeout); raise max_concurrency or "
+                        "the pool timeout"
+                    ) from None
+                finally:
+                    self.waiting -= 1
+            else:
+                await slots.acquire()  # free: returns at once
         self.in_flight += 1
+
+    def _give_slot(self) -> None:
+        self.in_flight -= 1
+        if self._slots is not None:
+            self._slots.release()
+
+    async def _send(
+        self, path: str, content: bytes, read: float | None, headers: Mapping[str, str] | None
+    ) -> aiohttp.ClientResponse:
+        """Send the POST, return the 2xx response (head read, body not); typed errors.
+
+        The caller holds a slot and must close the response."""
+        extra = check_headers(headers, "headers") if headers else None
+        route = self._route
+        if route is None or route.session.closed:
+            route = await self._get_route()
+        body = _request_body()(content, self.timeout.write)
+        proxy = route.proxy
         try:
-            yield
+            response = await route.session.request(
+                "POST", self._url(path), data=body, headers=extra,
+                timeout=self._client_timeout(read), allow_redirects=False,
+                proxy=proxy.url if proxy else None,
+                proxy_headers=proxy.headers if proxy and proxy.headers else None,
+                ssl=route.ssl,
+            )  # fmt: skip
+        except (OSError, _client_error()) as exc:  # (TimeoutError is an OSError)
+            raise self.map_error(exc, phase=BEFORE_ANSWER, sent=body.sent, read=read) from None
+        try:
+            if response.status >= 300:
+                try:
+                    error = await self._status_error(response)
+                except (OSError, _client_error()) as exc:
+                    raise self.map_error(exc, phase=IN_BODY, read=read) from None
+                raise error
+            _check_framing(response, self.where)
+        except BaseException:
+            response.close()
+            raise
+        return response
+
+    async def post_json(
+        self, path: str, content: bytes, *, headers: Mapping[str, str] | None = None
+    ) -> Any:
+        """POST `content` once and return the decoded JSON answer (the non-streaming call:
+        one flat coroutine, no context managers, as it is the hot path)."""
+        read = self.timeout.read
+        await self._take_slot()
+        try:
+            response = await self._send(path, content, read, headers)
+            try:
+                raw = await response.read()
+            except (OSError, _client_error()) as exc:
+                raise self.map_error(exc, phase=IN_BODY, read=read) from None
+            finally:
+                response.close()  # a no-op once the body was read (the connection is pooled)
         finally:
-            self.in_flight -= 1
-            slots.release()
+            self._give_slot()
+        return self._decode(raw)
 
     @contextlib.asynccontextmanager
     async def open(
@@ -334,38 +381,19 @@ class HttpEndpoint:
         the endpoint's read timeout; `headers` are this request's own (checked like the
         backend's). Raises a typed `MelleaError` for any failure.
         """
-        extra = check_headers(headers, "headers") if headers else None
-        async with self._slot():
-            route = self._route
-            if route is None or route.session.closed:
-                route = await self._get_route()
-            body = _request_body()(content, self.timeout.write)
-            read = self.timeout.read if isinstance(read_timeout, _Default) else read_timeout
-            proxy = route.proxy
-            try:
-                response = await route.session.request(
-                    "POST", self._url(path), data=body, headers=extra,
-                    timeout=self._client_timeout(read), allow_redirects=False,
-                    proxy=proxy.url if proxy else None,
-                    proxy_headers=proxy.headers if proxy and proxy.headers else None,
-                    ssl=route.ssl,
-                )  # fmt: skip
-            except (TimeoutError, OSError, _client_error()) as exc:
-                raise self.map_error(exc, phase=BEFORE_ANSWER, sent=body.sent, read=read) from None
+        read = self.timeout.read if isinstance(read_timeout, _Default) else read_timeout
+        await self._take_slot()
+        try:
+            response = await self._send(path, content, read, headers)
             setattr(response, _READ_TIMEOUT, read)  # for the errors of iter_lines/read_json
             try:
-                if response.status >= 300:
-                    try:
-                        error = await self._status_error(response)
-                    except (OSError, _client_error()) as exc:
-                        raise self.map_error(exc, phase=IN_BODY, read=read) from None
-                    raise error
-                _check_framing(response, self.where)
                 yield response
                 if not response.content.at_eof():
                     await _drain(response)  # keeps the connection for the next request
             finally:
                 response.close()  # a no-op once the body was read (the connection is pooled)
+        finally:
+            self._give_slot()
 
     async def read_json(self, response: aiohttp.ClientResponse) -> Any:
         """The whole (non-streamed) body, decoded; typed errors for drops and bad JSON."""
@@ -373,8 +401,11 @@ class HttpEndpoint:
             raw = await response.read()
         except (OSError, _client_error()) as exc:
             raise self.map_error(exc, phase=IN_BODY, read=_read_timeout(response)) from None
+        return self._decode(raw)
+
+    def _decode(self, raw: bytes) -> Any:
         try:
-            return json.loads(raw)
+            return json.loads(raw.decode("utf-8"))
         except ValueError:
             raise BackendProtocolError(
                 f"{self.where} sent a body that is not JSON: {raw[:200]!r}"

@@ -199,6 +199,29 @@ class ReplicaSet:
                 return chosen
         raise AssertionError("unreachable: order is never empty")
 
+    def _failed(self, i: int, error: MelleaError, avoid: set[int]) -> bool:
+        """Book a failed attempt on replica `i`; True: fail over to another at once."""
+        avoid.add(i)
+        if _connect_failure(error):
+            self._down_until[i] = time.monotonic() + self.cooldown
+            if len(avoid) < len(self.endpoints):
+                # Another replica may well be up: fail over now, without backoff.
+                logger.info("%s; failing over to another replica", error)
+                return True
+        return False
+
+    def _avoid_after(self, i: int, error: MelleaError) -> set[int]:
+        # After a status error prefer another replica; after a whole round of
+        # connection failures every replica is a candidate again.
+        if len(self.endpoints) > 1 and isinstance(error, BackendStatusError):
+            return {i}
+        return set()
+
+    def _served(self, i: int, mot: ModelOutputThunk[Any] | None) -> None:
+        self._down_until[i] = 0.0
+        if mot is not None and len(self.endpoints) > 1:
+            mot.generation.extra["replica"] = self.endpoints[i].base_url
+
     @contextlib.asynccontextmanager
     async def open(
         self,
@@ -213,12 +236,11 @@ class ReplicaSet:
         """POST to a replica, retrying per the policy; yield the 2xx response (body unread).
 
         `retry` overrides the set's policy for this call (e.g. `NO_RETRY` when the caller
-        falls back to another request form itself); `headers` are this call's own. Failures raised by the caller's block
-        — the body's — are never retried.
+        falls back to another request form itself); `headers` are this call's own.
+        Failures raised by the caller's block — the body's — are never retried.
         """
         content = encode_payload(payload)
         retrier = Retrier(retry or self.retry, mot)
-        n = len(self.endpoints)
         avoid: set[int] = set()
         while True:
             retrier.attempt()
@@ -235,37 +257,47 @@ class ReplicaSet:
                     except MelleaError as e:
                         error = e
                     else:
-                        self._down_until[i] = 0.0
-                        if mot is not None and n > 1:
-                            mot.generation.extra["replica"] = ep.base_url
+                        self._served(i, mot)
                         yield Opened(ep, response)
                         return
             finally:
                 self._busy[i] -= 1
-            avoid.add(i)
-            if _connect_failure(error):
-                self._down_until[i] = time.monotonic() + self.cooldown
-                if len(avoid) < n:
-                    # Another replica may well be up: fail over now, without backoff.
-                    logger.info("%s; failing over to another replica", error)
-                    continue
+            if self._failed(i, error, avoid):
+                continue
             await retrier.backoff(error)  # sleeps, or raises the error / DeadlineExceeded
-            # After a status error prefer another replica; after a whole round of
-            # connection failures every replica is a candidate again.
-            avoid = {i} if n > 1 and isinstance(error, BackendStatusError) else set()
+            avoid = self._avoid_after(i, error)
 
     async def post_json(
         self,
         path: str,
         payload: Any,
-        mot: ModelOutputThunk[Any],
+        mot: ModelOutputThunk[Any] | None,
         *,
         retry: RetryPolicy | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Any:
-        """A non-streaming POST, returning the decoded JSON body."""
-        async with self.open(path, payload, mot, retry=retry, headers=headers) as opened:
-            return await opened.endpoint.read_json(opened.response)
+        """A non-streaming POST, returning the decoded JSON body (same retries as `open`;
+        an error while reading the answer is never retryable, so never retried)."""
+        content = encode_payload(payload)
+        retrier = Retrier(retry or self.retry, mot)
+        avoid: set[int] = set()
+        while True:
+            retrier.attempt()
+            i = self._pick(avoid)
+            self._busy[i] += 1
+            try:
+                data = await self.endpoints[i].post_json(path, content, headers=headers)
+            except MelleaError as e:
+                error = e
+            else:
+                self._served(i, mot)
+                return data
+            finally:
+                self._busy[i] -= 1
+            if self._failed(i, error, avoid):
+                continue
+            await retrier.backoff(error)
+            avoid = self._avoid_after(i, error)
 
 
 __all__ = ["Admission", "Opened", "ReplicaSet", "encode_payload"]
