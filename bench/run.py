@@ -5,15 +5,20 @@
 Sections (each spawns its own loopback server in a subprocess, so the server never
 shares our GIL; nothing touches the network):
 
-  import     `import mellea` in a fresh process vs `import httpx`
-  per-call   per-call latency and CPU, ttft 0, 1 token, vs raw httpx (async and sync)
-  fan-out    the page's 32 / 256-thunk pattern at 0.5 s latency vs ideal and the openai SDK
+  import     `import mellea` in a fresh process vs `import aiohttp`
+  per-call   per-call latency and CPU, ttft 0, 1 token, vs raw aiohttp (async and sync)
+  fan-out    the page's 32 / 256-thunk pattern at 0.5 s latency vs ideal, raw aiohttp
+             and the openai SDK
   streaming  500 tokens at 2 ms through astream(): all delivered, span vs ideal
   memory     peak RSS of a 256-thunk fan-out; bytes per pending thunk
   engine     embedded llama.cpp through mellea vs llama_cpp directly; 4 thunks vs 1
   serve      m serve: time per request vs the program in-process; p99 at 256 streams
   cache      response cache: hit vs miss, hits/s (memory, SQLite), single flight
   validation streaming validation: early exit vs validate-after; partial-JSON parser cost
+  throughput thunks/s at 256 in flight vs raw aiohttp requests/s (httpx, SDK for reference)
+
+Each section is one module with a `run() -> list[Row]`; a new measurement is a new module
+added to SECTIONS.
 
 Prints the table and appends it, dated, to bench/RESULTS.md (unless --no-write).
 `--profile OUT.svg` runs the chosen sections under py-spy (all threads, mellea's I/O
@@ -45,6 +50,7 @@ from bench import (
     _startup,
     _stream_validation,
     _streaming,
+    _throughput,
 )
 from bench._report import ROOT, Row, append, render
 
@@ -58,6 +64,7 @@ SECTIONS: dict[str, Callable[[], list[Row]]] = {
     "serve": _serve.run,
     "cache": _cache.run,
     "validation": _stream_validation.run,
+    "throughput": _throughput.run,
 }
 
 

@@ -66,10 +66,14 @@ def _connect_failure(error: MelleaError) -> bool:
     return isinstance(error, BackendUnavailableError | ConnectTimeoutError)
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+"""Made once: `json.dumps` with options builds a new encoder on every call."""
+
+
 def encode_payload(payload: Any) -> bytes:
     """The request body as JSON bytes; a value JSON cannot carry is the caller's mistake."""
     try:
-        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        return _ENCODER.encode(payload).encode()
     except (TypeError, ValueError) as exc:
         raise InvalidOptionError(
             f"the request cannot be sent as JSON ({exc}); check the model_options values"
