@@ -4,7 +4,7 @@
   vs a process doing the same gather with the `openai` SDK (when installed).
 * Memory per in-flight thunk: `tracemalloc` growth while 10,000 thunks are pending on a
   server that does not answer within the measurement (ttft 60 s), vs 10,000 pending raw
-  `httpx.AsyncClient` POST tasks. Everything the thunk keeps alive counts: the thunk, its
+  aiohttp POST tasks. Everything the thunk keeps alive counts: the thunk, its
   generation task on the I/O loop, its share of the open connections.
 """
 
@@ -20,11 +20,10 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from tests.servers import LoopbackServer
 
 from ._endpoints import PROMPT, Endpoint, endpoints
+from ._raw import RawAiohttp
 from ._report import ROOT, Goal, Row
 
 SECTION = "5 memory"
@@ -79,10 +78,7 @@ async def _peak_rss(who: str, ep: Endpoint) -> dict[str, float]:
 
 
 async def _per_pending(who: str, ep: Endpoint) -> dict[str, float]:
-    limits = httpx.Limits(max_connections=RAW_IN_FLIGHT)
-    client = httpx.AsyncClient(
-        base_url=ep.base_url.removesuffix("/v1"), timeout=SLOW * 2, limits=limits
-    )
+    raw = RawAiohttp(ep.base_url.removesuffix("/v1"), limit=RAW_IN_FLIGHT)
     m = ep.session()
     # Warm up both paths (lazy imports, the I/O thread) before anything is traced.
     warm = await m.ainstruct(PROMPT)
@@ -92,14 +88,13 @@ async def _per_pending(who: str, ep: Endpoint) -> dict[str, float]:
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     if who == "raw":
-        # Queued behind a semaphore as mellea queues behind its concurrency limit: httpx's
-        # own pool re-scans every waiting request on each change, O(n^2) for 10,000.
+        # Queued behind a semaphore as mellea queues behind its concurrency limit.
         slots = asyncio.Semaphore(RAW_IN_FLIGHT)
         body = ep.body()
 
         async def post() -> None:
             async with slots:
-                await client.post(ep.path, json=body)
+                await raw.post(ep.path, body)
 
         held: list[Any] = [asyncio.create_task(post()) for _ in range(PENDING)]
     else:
@@ -110,7 +105,7 @@ async def _per_pending(who: str, ep: Endpoint) -> dict[str, float]:
         h.cancel()
     await asyncio.sleep(0.1)
     await m.aclose()
-    await client.aclose()
+    await raw.aclose()
     return {"bytes_each": used / PENDING}
 
 
@@ -171,7 +166,7 @@ def run() -> list[Row]:
         raw = _spawn("pending", "raw", srv.url)
     finally:
         srv.stop()
-    rows.append(Row(SECTION, f"{name}, memory per pending thunk ({PENDING:,}) vs raw httpx task",
+    rows.append(Row(SECTION, f"{name}, memory per pending thunk ({PENDING:,}) vs raw aiohttp task",
                     thunk["bytes_each"] / 1024, raw["bytes_each"] / 1024, "KB",
                     Goal("<=", 4, "KB")))  # fmt: skip
     return rows

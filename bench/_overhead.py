@@ -30,6 +30,7 @@ async def _async_set(ep: Endpoint, server_url: str, calls: int) -> dict[str, Sam
     m = ep.session()
     body = ep.body()
     raw = RawAiohttp(server_url)
+    threaded = ThreadedAiohttp(server_url)
     async with httpx.AsyncClient(base_url=server_url, timeout=30) as client:
 
         async def ours() -> None:
@@ -43,8 +44,14 @@ async def _async_set(ep: Endpoint, server_url: str, calls: int) -> dict[str, Sam
             r.raise_for_status()
             ep.content(r.json())
 
-        contenders = {"aiohttp": aiohttp_raw, "ours": ours, "httpx": httpx_raw}
+        async def aiohttp_other_loop() -> None:
+            ep.content(await asyncio.wrap_future(threaded.submit(ep.path, body)))
+
+        contenders = {
+            "aiohttp": aiohttp_raw, "ours": ours, "httpx": httpx_raw, "hop": aiohttp_other_loop
+        }  # fmt: skip
         result = await interleave_async(contenders, calls)
+    threaded.close()
     await raw.aclose()
     await m.aclose()
     return result
@@ -75,7 +82,14 @@ def _sync_set(ep: Endpoint, server_url: str, calls: int) -> dict[str, Samples]:
 def _rows(label: str, s: dict[str, Samples], goal: Goal, httpx_label: str) -> list[Row]:
     ours, raw, ref = s["ours"], s["aiohttp"], s["httpx"]
     ms = 1e3
+    hop = s.get("hop")
+    extra = [] if hop is None else [
+        Row(SECTION, f"({label.split(' vs ')[0]} vs raw aiohttp on another thread's loop, "
+            "the two thread hops a thunk also makes, median)", ours.median * ms,
+            hop.median * ms, "ms"),
+    ]  # fmt: skip
     return [
+        *extra,
         Row(SECTION, f"{label}, median", ours.median * ms, raw.median * ms, "ms", goal),
         Row(SECTION, f"{label}, p90", ours.p90 * ms, raw.p90 * ms, "ms", goal),
         Row(SECTION, f"{label}, CPU per call", ours.cpu_per_call * ms, raw.cpu_per_call * ms,

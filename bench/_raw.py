@@ -6,6 +6,7 @@ from a thread through a loop of its own; raw httpx for reference.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import threading
 from collections.abc import Coroutine
@@ -51,6 +52,10 @@ class ThreadedAiohttp:
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
         return self._run(self.raw.post(path, body))
+
+    def submit(self, path: str, body: dict[str, Any]) -> concurrent.futures.Future[Any]:
+        """The POST started on this object's loop (for async callers on another loop)."""
+        return asyncio.run_coroutine_threadsafe(self.raw.post(path, body), self.loop)
 
     def close(self) -> None:
         self._run(self.raw.aclose())
