@@ -104,6 +104,9 @@ def test_a_hit_has_the_metadata_of_the_original(loopback: LoopbackServer, kind: 
     assert hit.generation.finish_reasons == first.generation.finish_reasons == ["length"]
     assert hit.generation.response_id == first.generation.response_id
     assert hit.generation.model == first.generation.model and hit.generation.ttfb_ms is not None
+    wrapper = m.backend
+    assert isinstance(wrapper, CachedBackend) and wrapper.model_id == wrapper.backend.model_id
+    assert wrapper.base_url == wrapper.backend.base_url  # type: ignore[attr-defined]
     assert (first.generation.extra["cache"], hit.generation.extra["cache"]) == ("miss", "hit")
 
 

@@ -303,6 +303,12 @@ class CachedBackend(Backend):
     def __repr__(self) -> str:
         return f"CachedBackend({self.backend!r}, store={self.store!r})"
 
+    def __getattr__(self, name: str) -> Any:
+        # Transparent for the wrapped backend's public attributes (base_url, formatter...).
+        if name.startswith("_") or name == "backend":
+            raise AttributeError(name)
+        return getattr(self.backend, name)
+
     async def generate_from_context(
         self,
         action: Component[Any] | CBlock,
