@@ -26,7 +26,8 @@ async def test_embedded_answers_are_shared_cached_and_replayed() -> None:
     mots = [await m.ainstruct("Name a fruit.", model_options=OPTIONS) for _ in range(3)]
     streams = await asyncio.gather(*(_chunks(mot) for mot in mots))
     assert all("".join(chunks) == mots[0].value for chunks in streams) and mots[0].value
-    assert (backend.stats.misses, backend.stats.shared) == (1, 2)
+    stats = backend.stats  # (on a loaded machine a late one may find the answer stored)
+    assert stats.misses == 1 and stats.shared + stats.hits == 2
 
     hit = await m.ainstruct("Name a fruit.", model_options=OPTIONS)
     assert await hit.avalue() == mots[0].value

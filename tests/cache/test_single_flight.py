@@ -26,7 +26,7 @@ def _chat_requests(srv: LoopbackServer) -> int:
 async def test_256_identical_calls_make_one_request(
     loopback: LoopbackServer, store: str, tmp_path: Any
 ) -> None:
-    loopback.configure(tokens=20, token_delay=0.005)
+    loopback.configure(tokens=20, token_delay=0.02)
     kw: dict[str, Any] = {} if store == "memory" else {"store": SQLiteStore(tmp_path / "c.db")}
     backend = CachedBackend(OllamaModelBackend("m", base_url=loopback.url), **kw)
     m = MelleaSession(backend)
@@ -34,7 +34,9 @@ async def test_256_identical_calls_make_one_request(
     values = await asyncio.gather(*(mot.avalue() for mot in mots))
     assert len(set(values)) == 1 and values[0].endswith("tok19")
     assert _chat_requests(loopback) == 1
-    assert (backend.stats.misses, backend.stats.shared) == (1, 255)
+    # Most join the flight; on a loaded machine the last may arrive after it landed (hits).
+    stats = backend.stats
+    assert stats.misses == 1 and stats.shared + stats.hits == 255 and stats.shared > 0
     assert all(mot.generation.usage == mots[0].generation.usage for mot in mots)
 
 

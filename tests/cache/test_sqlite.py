@@ -55,10 +55,10 @@ async def test_a_session_reuses_answers_across_lifetimes(
 
 
 async def test_entries_expire_after_the_ttl(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "c.db", ttl=0.3)
+    store = SQLiteStore(tmp_path / "c.db", ttl=1.0)
     await store.put("k", _response("x"))
     assert await store.get("k") is not None
-    await asyncio.sleep(0.4)
+    await asyncio.sleep(1.1)
     assert await store.get("k") is None
     await store.aclose()
 
