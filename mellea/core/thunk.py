@@ -75,6 +75,9 @@ class ModelOutputThunk(CBlock, Generic[S]):
     sampling_result: SamplingResult | None = None
     """Set when a sampling strategy produced this thunk: every attempt and its validation."""
 
+    _watchers: list[Waiter] | None = None
+    """`watch()` iterators waiting for text (created on first use: pending thunks stay small)."""
+
     def __init__(
         self,
         value: str | None = None,
@@ -98,7 +101,6 @@ class ModelOutputThunk(CBlock, Generic[S]):
         self._read_idx = 0
         self._reader: asyncio.Task[Any] | None = None
         self._stream_waiter: Waiter | None = None
-        self._watchers: list[Waiter] = []  # `watch()` iterators waiting for text
         self._done_waiters: list[Waiter] = []
         self._done_event: threading.Event | None = None
         self._handle: GenerationHandle | None = None
@@ -246,6 +248,8 @@ class ModelOutputThunk(CBlock, Generic[S]):
                     self._check_has_producer()
                     loop = asyncio.get_running_loop()
                     fut = loop.create_future()
+                    if self._watchers is None:
+                        self._watchers = []
                     self._watchers.append((loop, fut, threading.get_ident()))
             if fut is None:
                 yield chunk
@@ -320,11 +324,12 @@ class ModelOutputThunk(CBlock, Generic[S]):
             waiter, self._stream_waiter = self._stream_waiter, None
             watchers = self._watchers
             if watchers:
-                self._watchers = []
+                self._watchers = None
         if waiter is not None:
             wake(waiter)
-        for watcher in watchers:
-            wake(watcher)
+        if watchers:
+            for watcher in watchers:
+                wake(watcher)
 
     def _resolve(self, parsed_repr: Any = None) -> bool:
         """Mark the generation complete: the value is the text fed so far."""
@@ -361,8 +366,11 @@ class ModelOutputThunk(CBlock, Generic[S]):
             self._generate_log = settled_log(self)
 
     def _take_waiters(self) -> list[Waiter]:
-        waiters = self._done_waiters + self._watchers
-        self._done_waiters, self._watchers = [], []
+        waiters = self._done_waiters
+        self._done_waiters = []
+        if self._watchers:
+            waiters += self._watchers
+            self._watchers = None
         if self._stream_waiter is not None:
             waiters.append(self._stream_waiter)
             self._stream_waiter = None
