@@ -80,11 +80,14 @@ async def test_failing_chunk_disconnects_the_request(kind: str, loopback: Loopba
     path = "/api/chat" if kind == "ollama" else "/v1/chat/completions"
     record = loopback.wait_idle().for_path(path)[-1]
     assert record.client_disconnected
-    # It stopped right after the failing sentence's last token (a token or two in flight).
-    assert TOKENS_TO_FAILURE <= record.events_sent <= TOKENS_TO_FAILURE + 3, record.events_sent
+    # The client cancelled right after the failing sentence's last token arrived (what it
+    # had received by then is the attempt's text), and the server stopped sending there:
+    # at most a couple of tokens were still in flight. (On an idle machine: exactly 25.)
+    received = len(events.full_text.split())
+    assert TOKENS_TO_FAILURE <= received < TOKENS_TO_FAILURE + 15, received
+    assert received <= record.events_sent <= received + 3, (received, record.events_sent)
     assert events.failed_early and not events.completed_normally
     assert events.full_text.startswith(" ".join(SENTENCES[:5]))
-    assert len(events.full_text.split()) < TOKENS_TO_FAILURE + 4
     assert [type(e) for e in seen] == [QuickCheckEvent, ChunkEvent] * 4 + [
         QuickCheckEvent,
         CompletedEvent,
@@ -153,7 +156,9 @@ async def test_sampling_loop_stops_a_failing_attempt_early(loopback: LoopbackSer
     assert isinstance(req, NoForbidden) and not verdict and "said it" in (verdict.reason or "")
     chats = loopback.wait_idle().for_path("/api/chat")
     # No chunking given: each delta is checked, so it stops at the word itself.
-    assert chats[-2].client_disconnected and chats[-2].events_sent <= FORBIDDEN_AT + 3
+    received = len(first.partial_value.split())
+    assert FORBIDDEN_AT <= received < FORBIDDEN_AT + 15
+    assert chats[-2].client_disconnected and chats[-2].events_sent <= received + 3
     assert chats[-2].body["stream"] is True  # the loop asked for a stream to check it
     assert not chats[-1].client_disconnected
     usage = mot.generation.usage or {}
