@@ -56,7 +56,8 @@ class ChatMessage(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    role: Literal["system", "user", "assistant", "tool", "function"]
+    role: Literal["system", "user", "assistant", "tool", "function", "developer"]
+    """OpenAI's newer clients send `developer` where older ones send `system`."""
     content: str | list[MessageContent] | None = None
     name: str | None = None
     tool_call_id: str | None = None
