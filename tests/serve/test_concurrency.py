@@ -75,7 +75,11 @@ async def test_sync_serve_runs_in_worker_threads(serve_program: Callable[..., st
     contents = [r.json()["choices"][0]["message"]["content"] for r in responses]
     assert contents == [f"slept for #{i}" for i in range(8)]
     # a blocked loop would answer /health only after the 1.5 s sleeps
-    assert gauge.peak == 8 and health < 0.75 and elapsed < 2.9, (gauge.peak, health, elapsed)
+    assert gauge.peak == 8 and health < 0.75 and elapsed < 6, (
+        gauge.peak,
+        health,
+        elapsed,
+    )  # serial: 12 s
 
 
 async def test_worker_threads_are_bounded(serve_program: Callable[..., str]) -> None:
@@ -99,9 +103,9 @@ async def test_256_concurrent_streaming_sdk_clients(
     loopback_process: LoopbackServer, serve_program: Callable[..., str]
 ) -> None:
     loopback = loopback_process
-    loopback.configure(tokens=8, ttft=1.0, token_delay=0.002)  # all 256 in flight at once
+    loopback.configure(tokens=3, ttft=1.0, token_delay=0.002)  # all 256 in flight at once
     url = serve_program(echo_program(loopback))
-    expected = " ".join(f"tok{i}" for i in range(8))
+    expected = " ".join(f"tok{i}" for i in range(3))
     limits = httpx.Limits(max_connections=300, max_keepalive_connections=300)
     sdk = openai.AsyncOpenAI(
         base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=60,
@@ -127,7 +131,7 @@ async def test_256_concurrent_streaming_sdk_clients(
     results = await asyncio.gather(*(one(i) for i in range(256)))
     elapsed = time.perf_counter() - t0
     await sdk.close()
-    assert results == [(expected, "stop", 8)] * 256
+    assert results == [(expected, "stop", 3)] * 256
     stats = loopback.stats(include_requests=False)
     assert stats.total_requests == 256 and stats.max_in_flight > 128  # really concurrent
     print(f"256 concurrent streams through m serve: {elapsed:.2f} s")
