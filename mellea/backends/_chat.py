@@ -31,13 +31,13 @@ from ..core.errors import (
     MelleaError,
 )
 from ..core.thunk import ModelOutputThunk
+from ._chat_parts import NO_GATE, RawCall, check_format, check_prompt, wait_for_inputs
 from ._policy import call_deadline
 from .backend import FormatterBackend
 from .formatter import (
     ChatFormatter,
     ChatMessage,
     component_text,
-    iter_thunk_inputs,
     to_chat_messages,
 )
 from .model_ids import ModelIdentifier
@@ -93,16 +93,6 @@ def set_process_layers(layers: Sequence[CallLayer]) -> tuple[CallLayer, ...]:
     global _process_layers
     previous, _process_layers = _process_layers, tuple(layers)
     return previous
-
-
-@dataclass
-class RawCall:
-    """One plain completion: the prompt text as is (no chat template, no history)."""
-
-    prompt: str
-    options: ResolvedOptions
-    format: type[BaseModel] | None = None
-    json_schema: dict[str, Any] | None = None
 
 
 class ChatBackend(FormatterBackend):
@@ -179,7 +169,7 @@ class ChatBackend(FormatterBackend):
         )
         self._check_options(options)
         if format is not None:
-            _check_format(format)
+            check_format(format)
         tools = normalize_tools(options.tools)
         if tool_calls:  # a component may offer tools of its own (an MObject's methods)
             tools = {**action_tools(action), **tools}
@@ -239,7 +229,7 @@ class ChatBackend(FormatterBackend):
         )
         self._check_options(options)
         if format is not None:
-            _check_format(format)
+            check_format(format)
         if tool_calls:
             logger.warning("generate_from_raw: tool calls need a chat request; ignored")
         mots = [self._new_thunk(action) for action in actions]  # claimed in order
@@ -260,13 +250,13 @@ class ChatBackend(FormatterBackend):
         format: type[BaseModel] | None,
     ) -> None:
         async def work() -> None:
-            await _wait_for_inputs([], action)
+            await wait_for_inputs([], action)
             fmt = self.chat_formatter
             prompt = fmt.print(action) if fmt is not None else component_text(action)
             if not prompt.strip():
                 raise InvalidOptionError("the prompt is empty: there is nothing to complete")
             schema = format.model_json_schema() if format is not None else None
-            async with self._admission() or _NO_GATE:
+            async with self._admission() or NO_GATE:
                 mot._prompt = prompt
                 mot._started_at = time.perf_counter()
                 await self._generate_raw(RawCall(prompt, options, format, schema), mot)
@@ -292,10 +282,10 @@ class ChatBackend(FormatterBackend):
     ) -> None:
         async def work() -> None:
             history = await ctx.aview_for_generation(self) or []
-            await _wait_for_inputs(history, action)
+            await wait_for_inputs(history, action)
             # With layers, only a call that reaches the engine queues at its gate.
             gate = None if layers else self._admission()
-            async with gate or _NO_GATE:
+            async with gate or NO_GATE:
                 await self._run(mot, action, history, options, format, tool_calls, tools, layers)
 
         await self._settle(mot, action, options, format, work)
@@ -311,7 +301,7 @@ class ChatBackend(FormatterBackend):
         """Run `work` under the call's deadline, then resolve or fail the thunk, typed."""
         try:
             # (no deadline: skip the context manager — a parked call stays small)
-            deadline = _NO_GATE if options.timeout is None else call_deadline(options.timeout)
+            deadline = NO_GATE if options.timeout is None else call_deadline(options.timeout)
             async with deadline:
                 await work()
             mot._resolve(self._parse(action, mot, format))
@@ -348,7 +338,7 @@ class ChatBackend(FormatterBackend):
             tools=tools,
         )
         mot._prompt = call.messages
-        _check_prompt(call.messages)
+        check_prompt(call.messages)
         mot._started_at = time.perf_counter()
         if layers:
             await self._through(layers, call, mot)
@@ -364,7 +354,7 @@ class ChatBackend(FormatterBackend):
         return layers[0].handle(self, call, mot, lambda c, m: self._through(rest, c, m))
 
     async def _send_gated(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
-        async with self._admission() or _NO_GATE:
+        async with self._admission() or NO_GATE:
             await self._generate(call, mot)
 
     def _admission(self) -> contextlib.AbstractAsyncContextManager[None] | None:
@@ -396,56 +386,3 @@ class ChatBackend(FormatterBackend):
     @abc.abstractmethod
     async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
         """Run the call: `mot._feed(delta)` the text, fill `mot.generation`/`tool_calls`."""
-
-
-class _NoGate:
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        return None
-
-
-_NO_GATE = _NoGate()
-
-
-def _check_format(format: object) -> None:
-    from pydantic import BaseModel
-
-    if not (isinstance(format, type) and issubclass(format, BaseModel)):
-        raise InvalidOptionError(
-            f"format= must be a pydantic BaseModel subclass (the output's type), got {format!r}"
-        )
-
-
-def _check_prompt(messages: list[ChatMessage]) -> None:
-    """An all-empty prompt would make the model answer nothing in particular: refuse it."""
-    for message in messages:
-        if message.get("content") or message.get("images") or message.get("tool_calls"):
-            return
-    raise InvalidOptionError(
-        "the prompt is empty: there is nothing to send to the model (an empty instruction, "
-        "chat message or action?)"
-    )
-
-
-async def _wait_for_inputs(history: list[ContextItem], action: Component[Any] | CBlock) -> None:
-    """Wait for unfinished thunks the prompt depends on (earlier turns, composed inputs).
-
-    This is what keeps overlapping requests on a `ChatContext` correct: a turn waits for
-    the previous turn's reply before its history is rendered.
-    """
-    pending = [t for item in (*history, action) for t in iter_thunk_inputs(item)]
-    for dependency in pending:
-        if dependency.is_computed():
-            continue
-        try:
-            await dependency._wait_quietly()
-        except MelleaError as exc:
-            raise BackendError(
-                f"this request depends on an earlier generation that failed: {exc}"
-            ) from exc
-        if not dependency.is_computed():
-            raise BackendError(
-                f"this request depends on an earlier generation that failed: {dependency.error}"
-            )

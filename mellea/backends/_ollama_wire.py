@@ -14,8 +14,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from ..core.errors import BackendError, BackendProtocolError
+from ..core.errors import BackendError, BackendProtocolError, InvalidOptionError
+from ..core.media import ImageBlock, ImageUrlBlock
 from ..core.thunk import ModelOutputThunk
+from ._openai_messages import merge_provider_fields
 from ._tool_calls import add_tool_call, parse_tool_call
 from .formatter import ChatMessage
 from .model_options import ModelOption, ResolvedOptions
@@ -81,7 +83,7 @@ def chat_payload(
     tools: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """The `/api/chat` request body."""
-    payload: dict[str, Any] = {"model": model, "messages": [wire_message(m) for m in messages]}
+    payload: dict[str, Any] = {"model": model, "messages": wire_messages(messages)}
     payload.update(_fields(opts, json_schema))
     if tools:
         payload["tools"] = tools
@@ -97,18 +99,63 @@ def generate_payload(
     return payload
 
 
-def wire_message(message: ChatMessage) -> dict[str, Any]:
-    """OpenAI-style message -> Ollama's (tool-call arguments are objects, not strings)."""
-    if "tool_calls" not in message and "tool_call_id" not in message:
-        return message
-    out = {k: v for k, v in message.items() if k not in ("tool_calls", "tool_call_id")}
-    if "tool_calls" in message:
+def _image(image: Any) -> str:
+    """An image as Ollama takes it: bare base64 (URLs are downloaded, see `prefetch_images`)."""
+    if isinstance(image, ImageBlock):
+        return image.base64
+    if isinstance(image, ImageUrlBlock):
+        return image.resolve_base64()  # a cache hit once prefetched
+    if isinstance(image, str) and not image.startswith(("http://", "https://")):
+        return image.split("base64,", 1)[-1]
+    raise InvalidOptionError(f"an image must be an ImageBlock or ImageUrlBlock, not {image!r:.80}")
+
+
+async def prefetch_images(messages: list[ChatMessage]) -> None:
+    """Download the messages' image URLs (Ollama takes images inline) off the event loop."""
+    blocks = {
+        id(b): b for m in messages for b in m.get("images") or () if isinstance(b, ImageUrlBlock)
+    }
+    for block in blocks.values():
+        try:
+            await block.aresolve_base64()
+        except ValueError as exc:
+            raise InvalidOptionError(f"could not fetch the image {block.value}: {exc}") from exc
+
+
+def wire_message(message: ChatMessage, replay_reasoning: bool = False) -> dict[str, Any]:
+    """A formatter message in Ollama's shape: images as a base64 list, tool-call arguments
+    as objects, reasoning (`thinking`) only when replayed, its provider fields merged."""
+    if message.get("audio"):
+        raise InvalidOptionError(
+            "Ollama's chat API takes no audio; send it to an OpenAI-compatible server that does"
+        )
+    out = {
+        k: v
+        for k, v in message.items()
+        if k not in ("tool_calls", "tool_call_id", "images", "audio", "thinking", "provider_fields")
+    }
+    if message.get("images"):
+        out["images"] = [_image(i) for i in message["images"]]
+    if message.get("tool_calls"):
         out["tool_calls"] = [
             {"function": {"name": c["function"]["name"],
                           "arguments": json.loads(c["function"]["arguments"] or "{}")}}
             for c in message["tool_calls"]
         ]  # fmt: skip
-    return out
+    if replay_reasoning and message.get("thinking"):
+        out["thinking"] = message["thinking"]
+    return merge_provider_fields(out, message.get("provider_fields"), "ollama")
+
+
+def wire_messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
+    """Every message of a request; an assistant turn's reasoning is replayed only when the
+    turn made tool calls (what reasoning models expect)."""
+    return [
+        wire_message(
+            m, m.get("role") == "assistant" and bool(m.get("thinking") and m.get("tool_calls"))
+        )
+        for m in messages
+    ]
 
 
 def merge_response(merged: dict[str, Any] | None, delta: Mapping[str, Any]) -> dict[str, Any]:
@@ -163,7 +210,7 @@ def absorb(data: Any, mot: ModelOutputThunk[Any], tools: Mapping[str, Any]) -> d
         if data.get("done_reason"):
             gen.finish_reasons = [data["done_reason"]]
         if data.get("model"):
-            gen.extra["response_model"] = data["model"]
+            gen.response_model = data["model"]
     return data
 
 
@@ -174,6 +221,8 @@ __all__ = [
     "chat_payload",
     "generate_payload",
     "merge_response",
+    "prefetch_images",
     "unknown_option_warnings",
     "wire_message",
+    "wire_messages",
 ]

@@ -11,8 +11,9 @@ from typing import Any
 
 from ..core.errors import BackendProtocolError
 from ..core.thunk import ModelOutputThunk
-from ._chat import RawCall
-from ._openai_wire import JsonForm, add_sampling_fields, error_from_payload, response_format
+from ._chat_parts import RawCall
+from ._openai_response import error_from_payload
+from ._openai_wire import JsonForm, add_sampling_fields, response_format
 
 COMPLETIONS_PATH = "/completions"
 
@@ -44,21 +45,27 @@ def _usage(raw: Any) -> dict[str, int] | None:
 
 
 class TextAssembler:
-    """Reads `text_completion` objects (a whole answer, or stream chunks) into a thunk."""
+    """Reads `text_completion` objects (a whole answer, or stream chunks) into a thunk
+    (a `Reader` of `_openai_response`: the raw objects are kept in `mot.raw`)."""
 
     def __init__(self, service: str) -> None:
         self.service = service
         self.finish_reason: str | None = None
 
-    def absorb(self, data: Any, mot: ModelOutputThunk[Any]) -> None:
+    async def absorb(self, mot: ModelOutputThunk[Any], data: Any) -> None:
         if not isinstance(data, dict):
             raise BackendProtocolError(f"{self.service} sent an unexpected object: {data!r:.200}")
         if data.get("error") is not None:
             raise error_from_payload(data["error"], self.service)
+        raw = mot.raw
+        if raw.streamed_chunks is None:
+            raw.streamed_chunks = []
+        raw.streamed_chunks.append(data)
         gen = mot.generation
-        if gen.response_id is None and data.get("id"):
-            gen.response_id = data["id"]
+        gen.response_id = gen.response_id or data.get("id")
         gen.usage = _usage(data.get("usage")) or gen.usage
+        if isinstance(data.get("model"), str):
+            gen.response_model = data["model"]
         for choice in data.get("choices") or ():
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
@@ -68,16 +75,28 @@ class TextAssembler:
             if choice.get("finish_reason"):
                 self.finish_reason = str(choice["finish_reason"])
 
-    def absorb_whole(self, data: Any, mot: ModelOutputThunk[Any]) -> None:
-        """A non-streamed answer: it must carry a choice."""
-        if isinstance(data, dict) and data.get("error") is None and not data.get("choices"):
+    async def finish(self, mot: ModelOutputThunk[Any]) -> None:
+        if self.finish_reason is None and not mot.partial_value:
             raise BackendProtocolError(f"{self.service} sent a completion without choices")
-        self.absorb(data, mot)
-        self.finish(mot)
-
-    def finish(self, mot: ModelOutputThunk[Any]) -> None:
         if self.finish_reason is not None:
             mot.generation.finish_reasons = [self.finish_reason]
+        raw = mot.raw
+        chunks = raw.streamed_chunks or []
+        if len(chunks) == 1:  # one whole answer, not a stream
+            raw.response, raw.streamed_chunks = chunks[0], None
+        else:
+            raw.response = {
+                "id": mot.generation.response_id,
+                "object": "text_completion",
+                "model": mot.generation.response_model,
+                "choices": [
+                    {"index": 0, "text": mot.partial_value, "finish_reason": self.finish_reason}
+                ],
+                "usage": mot.generation.usage,
+            }
+
+    def finished(self, mot: ModelOutputThunk[Any]) -> bool:
+        return self.finish_reason is not None
 
 
 __all__ = ["COMPLETIONS_PATH", "TextAssembler", "completion_payload"]

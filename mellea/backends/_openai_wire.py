@@ -1,11 +1,9 @@
-"""The OpenAI chat-completions wire format, shared by the OpenAI and LiteLLM backends.
+"""The OpenAI chat-completions request, shared by the OpenAI and LiteLLM backends.
 
-Request side: `build_payload` turns a `ChatCall` into the JSON body (LiteLLM takes the same
-fields as keyword arguments). Response side: `absorb_completion` reads a whole
-`chat.completion`, `StreamAssembler` reads `chat.completion.chunk`s (text deltas,
-index-merged tool-call fragments, usage, finish reasons). `StructuredOutputForm` learns
-whether a server takes the standard `json_schema` response format or only llama.cpp's
-`{"type": "json_object", "schema": ...}`.
+`build_payload` turns a `ChatCall` into the JSON body (LiteLLM takes the same fields as
+keyword arguments); messages are converted by `_openai_messages`, answers read by
+`_openai_response`. `StructuredOutputForm` learns whether a server takes the standard
+`json_schema` response format or only llama.cpp's `{"type": "json_object", "schema": ...}`.
 """
 
 from __future__ import annotations
@@ -16,18 +14,11 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
 
-from ..core.errors import (
-    BackendError,
-    BackendProtocolError,
-    BackendStatusError,
-    MelleaError,
-    RateLimitedError,
-)
+from ..core.errors import BackendStatusError
 from ..core.thunk import ModelOutputThunk
 from ._chat import ChatCall
-from .formatter import ChatMessage
+from ._openai_messages import openai_messages
 from .model_options import ModelOption, ResolvedOptions
-from .tools import MelleaTool, add_tool_call, parse_tool_call
 
 OPENAI_NATIVE_ALIASES: Mapping[str, str] = {
     "max_tokens": ModelOption.MAX_NEW_TOKENS,
@@ -46,29 +37,6 @@ _NAME_CHARS = re.compile(r"[^a-zA-Z0-9_-]")
 
 
 # ----- request ------------------------------------------------------------------------
-
-
-def _image_part(image: Any) -> dict[str, Any]:
-    url = str(image)
-    if not url.startswith(("data:", "http://", "https://")):
-        url = "data:image/png;base64," + url  # the formatter carries base64 PNG/JPEG bytes
-    return {"type": "image_url", "image_url": {"url": url}}
-
-
-def wire_message(message: ChatMessage) -> ChatMessage:
-    """A formatter message in the strict OpenAI shape (images as content parts)."""
-    if message.get("role") == "tool":
-        # OpenAI's tool message has no `name`; some servers reject unknown fields.
-        return {k: v for k, v in message.items() if k != "name"}
-    images = message.get("images")
-    if not images:
-        return message
-    out = {k: v for k, v in message.items() if k != "images"}
-    out["content"] = [
-        {"type": "text", "text": message.get("content") or ""},
-        *(_image_part(img) for img in images),
-    ]
-    return out
 
 
 def _all_required(node: Any) -> bool:
@@ -169,8 +137,10 @@ def build_payload(
     max_tokens_key: str = "max_tokens",
     default_extra_body: Mapping[str, Any] | None = None,
     merge_extra_body: bool = True,
+    provider: str = "openai",
 ) -> dict[str, Any]:
-    """The chat-completions request body for `call`.
+    """The chat-completions request body for `call` (messages in `openai_message` shape;
+    `provider` picks the messages' provider fields).
 
     `extra_body` options are merged into the body (raw HTTP) unless `merge_extra_body`
     is False (LiteLLM takes `extra_body` as an argument of its own).
@@ -178,7 +148,7 @@ def build_payload(
     opts = call.options
     payload: dict[str, Any] = {
         "model": model,
-        "messages": [wire_message(m) for m in call.messages],
+        "messages": openai_messages(call.messages, provider),
     }
     add_sampling_fields(
         payload, opts, max_tokens_key=max_tokens_key, default_extra_body=default_extra_body,
@@ -205,129 +175,6 @@ def without_stream_fields(payload: dict[str, Any]) -> dict[str, Any]:
     for key in ("stream", "stream_options"):
         payload.pop(key, None)
     return payload
-
-
-# ----- response -----------------------------------------------------------------------
-
-
-def error_from_payload(error: Any, service: str) -> MelleaError:
-    """An `{"error": ...}` object (a body or an SSE event) as a typed error."""
-    message = error.get("message", error) if isinstance(error, dict) else error
-    code = error.get("code") if isinstance(error, dict) else None
-    text = f"{service} reported an error: {message}"
-    if isinstance(code, int) and not isinstance(code, bool) and 400 <= code <= 599:
-        cls = RateLimitedError if code == 429 else BackendStatusError
-        return cls(text, status_code=code, body=str(error))
-    return BackendError(text)
-
-
-def _usage(raw: Any) -> dict[str, int] | None:
-    if not isinstance(raw, dict):
-        return None
-    out = {k: v for k, v in raw.items() if isinstance(v, int) and not isinstance(v, bool)}
-    return out or None
-
-
-def _add_thinking(mot: ModelOutputThunk[Any], holder: Mapping[str, Any]) -> None:
-    text = holder.get("reasoning_content") or holder.get("reasoning")
-    if isinstance(text, str) and text:
-        extra = mot.generation.extra
-        extra["thinking"] = extra.get("thinking", "") + text
-
-
-def _record_tool_calls(
-    mot: ModelOutputThunk[Any],
-    calls: list[tuple[str, Any, str | None]],
-    tools: Mapping[str, MelleaTool[..., Any]],
-) -> None:
-    for i, (name, arguments, call_id) in enumerate(calls):
-        tc = parse_tool_call(name, arguments, tools, call_id or f"call_{i}")
-        mot.tool_calls = add_tool_call(mot.tool_calls, tc)  # repeated names kept
-
-
-def absorb_completion(
-    data: Any, mot: ModelOutputThunk[Any], tools: Mapping[str, MelleaTool[..., Any]], service: str
-) -> None:
-    """A non-streamed `chat.completion` into the thunk."""
-    if not isinstance(data, dict):
-        raise BackendProtocolError(f"{service} sent an unexpected body: {data!r:.200}")
-    if data.get("error") is not None:
-        raise error_from_payload(data["error"], service)
-    choices = data.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise BackendProtocolError(f"{service} sent a completion without choices: {data!r:.200}")
-    gen = mot.generation
-    gen.response_id = data.get("id") or gen.response_id
-    gen.usage = _usage(data.get("usage")) or gen.usage
-    gen.finish_reasons = [str(c.get("finish_reason")) for c in choices if isinstance(c, dict)]
-    message = choices[0].get("message") or {}
-    content = message.get("content")
-    if isinstance(content, str):
-        mot._feed(content)
-    _add_thinking(mot, message)
-    calls = []
-    for wire in message.get("tool_calls") or ():
-        fn = wire.get("function") or {}
-        calls.append((fn.get("name") or "", fn.get("arguments"), wire.get("id")))
-    _record_tool_calls(mot, calls, tools)
-
-
-class StreamAssembler:
-    """Reads `chat.completion.chunk` objects into a thunk (choice 0 only)."""
-
-    def __init__(self, tools: Mapping[str, MelleaTool[..., Any]], service: str) -> None:
-        self.tools = tools
-        self.service = service
-        self.finish_reason: str | None = None
-        self._calls: dict[int, list[Any]] = {}  # index -> [name, argument pieces, id]
-
-    def absorb(self, chunk: Any, mot: ModelOutputThunk[Any]) -> None:
-        if not isinstance(chunk, dict):
-            raise BackendProtocolError(f"{self.service} sent an unexpected event: {chunk!r:.200}")
-        if chunk.get("error") is not None:
-            raise error_from_payload(chunk["error"], self.service)
-        gen = mot.generation
-        if gen.response_id is None and chunk.get("id"):
-            gen.response_id = chunk["id"]
-        usage = _usage(chunk.get("usage"))
-        if usage:
-            gen.usage = usage
-        for choice in chunk.get("choices") or ():
-            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
-                continue
-            delta = choice.get("delta") or {}
-            content = delta.get("content")
-            if isinstance(content, str) and content:
-                mot._feed(content)
-            _add_thinking(mot, delta)
-            for fragment in delta.get("tool_calls") or ():
-                self._merge(fragment)
-            if choice.get("finish_reason"):
-                self.finish_reason = str(choice["finish_reason"])
-
-    def absorb_whole(self, data: Any, mot: ModelOutputThunk[Any]) -> None:
-        """A non-streamed `chat.completion` (a server that ignored `stream`, or no stream)."""
-        absorb_completion(data, mot, self.tools, self.service)
-
-    def _merge(self, fragment: Mapping[str, Any]) -> None:
-        # Fragments of one call share an index; the first carries id and name.
-        index = fragment.get("index")
-        if not isinstance(index, int):
-            index = len(self._calls) if fragment.get("id") or not self._calls else max(self._calls)
-        entry = self._calls.setdefault(index, ["", [], None])
-        fn = fragment.get("function") or {}
-        if fn.get("name") and not entry[0]:
-            entry[0] = fn["name"]
-        if isinstance(fn.get("arguments"), str):
-            entry[1].append(fn["arguments"])
-        if fragment.get("id") and entry[2] is None:
-            entry[2] = fragment["id"]
-
-    def finish(self, mot: ModelOutputThunk[Any]) -> None:
-        if self.finish_reason is not None:
-            mot.generation.finish_reasons = [self.finish_reason]
-        calls = [(n, "".join(parts), cid) for _, (n, parts, cid) in sorted(self._calls.items())]
-        _record_tool_calls(mot, calls, self.tools)
 
 
 # ----- structured output: which response_format the server takes -------------------------
@@ -386,14 +233,10 @@ class StructuredOutputForm:
 
 __all__ = [
     "JsonForm",
-    "StreamAssembler",
     "StructuredOutputForm",
-    "absorb_completion",
     "add_sampling_fields",
     "build_payload",
-    "error_from_payload",
     "rejects_json_schema",
     "response_format",
-    "wire_message",
     "without_stream_fields",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from ..core.thunk import ModelToolCall
@@ -12,7 +12,7 @@ from ..core.thunk import ModelToolCall
 def parse_tool_call(
     name: str,
     arguments: str | Mapping[str, Any] | None,
-    tools: Mapping[str, Callable[..., Any]],
+    tools: Mapping[str, Any],
     call_id: str | None = None,
 ) -> ModelToolCall:
     """A model's tool call (arguments as JSON text or object) as a `ModelToolCall`.

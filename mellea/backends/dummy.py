@@ -27,7 +27,8 @@ from typing import Any, ClassVar
 from ..core.base import CBlock, Component
 from ..core.errors import BackendError
 from ..core.thunk import ModelOutputThunk
-from ._chat import ChatBackend, ChatCall, RawCall
+from ._chat import ChatBackend, ChatCall
+from ._chat_parts import RawCall
 from ._tool_calls import add_tool_call, parse_tool_call
 from ._tool_text import parse_tools
 

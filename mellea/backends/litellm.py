@@ -13,7 +13,7 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..core.errors import (
     BackendError,
@@ -26,13 +26,15 @@ from ..core.errors import (
     ReadTimeoutError,
 )
 from ..core.thunk import ModelOutputThunk
-from ._chat import ChatBackend, ChatCall, RawCall
+from ._chat import ChatBackend, ChatCall
+from ._chat_parts import RawCall
 from ._http import parse_retry_after
+from ._openai_messages import prefetch_audio_urls
+from ._openai_response import ChatReader, Reader, absorb_chunk, as_dict, finish_response
 from ._openai_text import TextAssembler, completion_payload
 from ._openai_wire import (
     OPENAI_NATIVE_ALIASES,
     JsonForm,
-    StreamAssembler,
     StructuredOutputForm,
     build_payload,
     without_stream_fields,
@@ -46,6 +48,9 @@ from ._policy import (
 )
 from .model_ids import IBM_GRANITE_4_1_3B, ModelIdentifier
 from .model_options import ResolvedOptions
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 logger = logging.getLogger("mellea")
 
@@ -132,21 +137,48 @@ class LiteLLMBackend(ChatBackend):
         return self._with_defaults(kwargs)
 
     async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
+        await prefetch_audio_urls(call.messages)  # no provider takes audio by URL
+
         async def send(form: JsonForm, retry: RetryPolicy) -> None:
-            assembler = StreamAssembler(call.tools, self.service)
-            request = self._litellm.acompletion
-            await self._send(request, self._kwargs(call, form), call.options, mot, retry, assembler)
+            kwargs = self._kwargs(call, form)
+            conversation = kwargs["messages"]
+
+            async def done(m: ModelOutputThunk[Any]) -> None:
+                await self.post_processing(
+                    m, conversation, call.tools, call.options.thinking, call.format
+                )
+
+            reader = ChatReader(self.processing, done)
+            await self._send(self._litellm.acompletion, kwargs, call.options, mot, retry, reader)
 
         await self._send_with_json_form(send, call.json_schema is not None, mot)
+
+    async def processing(self, mot: ModelOutputThunk[Any], chunk: Any) -> None:
+        """One LiteLLM answer object (`ModelResponse`, or a stream's
+        `ModelResponseStream`) into `mot`: text and reasoning at once, the object kept."""
+        absorb_chunk(mot, as_dict(chunk), self.service)
+
+    async def post_processing(
+        self,
+        mot: ModelOutputThunk[Any],
+        conversation: list[dict[str, Any]],
+        tools: Mapping[str, Any],
+        thinking: Any,
+        _format: type[BaseModel] | None,
+    ) -> None:
+        """The answer is complete: merge a stream into one response, read tool calls and
+        finish reasons; `conversation` is the prompt `mot.generate_log` shows."""
+        finish_response(mot, tools, self.service)
+        mot._prompt = conversation
+        if thinking is not None:
+            mot.generation.extra["reasoning"] = thinking
 
     async def _generate_raw(self, call: RawCall, mot: ModelOutputThunk[Any]) -> None:
         async def send(form: JsonForm, retry: RetryPolicy) -> None:
             kwargs = completion_payload(self.model_id, call, json_form=form, merge_extra_body=False)
             request = self._litellm.atext_completion
-            assembler = TextAssembler(self.service)
-            await self._send(
-                request, self._with_defaults(kwargs), call.options, mot, retry, assembler
-            )
+            reader = TextAssembler(self.service)
+            await self._send(request, self._with_defaults(kwargs), call.options, mot, retry, reader)
 
         await self._send_with_json_form(send, call.json_schema is not None, mot)
 
@@ -173,7 +205,7 @@ class LiteLLMBackend(ChatBackend):
         options: ResolvedOptions,
         mot: ModelOutputThunk[Any],
         retry: RetryPolicy,
-        assembler: StreamAssembler | TextAssembler,
+        reader: Reader,
     ) -> None:
         if self.max_concurrency is not None and self._slots is None:
             self._slots = asyncio.Semaphore(self.max_concurrency)
@@ -183,7 +215,7 @@ class LiteLLMBackend(ChatBackend):
             try:
                 # A slot per attempt: no slot is held while waiting to retry.
                 async with self._slots or contextlib.nullcontext():
-                    await self._once(request, kwargs, options, mot, assembler)
+                    await self._once(request, kwargs, options, mot, reader)
                 return
             except MelleaError as exc:
                 error = exc
@@ -198,20 +230,22 @@ class LiteLLMBackend(ChatBackend):
         kwargs: dict[str, Any],
         options: ResolvedOptions,
         mot: ModelOutputThunk[Any],
-        assembler: StreamAssembler | TextAssembler,
+        reader: Reader,
     ) -> None:
+        mot.raw.response = mot.raw.streamed_chunks = None  # a retry starts afresh
         if not options.stream:
-            assembler.absorb_whole(_as_dict(await request(**kwargs)), mot)
+            await reader.absorb(mot, as_dict(await request(**kwargs)))
+            await reader.finish(mot)
             return
         stream = await request(**kwargs)
         try:
             async for chunk in _with_chunk_timeout(stream, options.stream_timeout):
-                assembler.absorb(_as_dict(chunk), mot)
+                await reader.absorb(mot, as_dict(chunk))
         finally:
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:  # abandoning a stream must close its connection
                 await aclose()
-        assembler.finish(mot)
+        await reader.finish(mot)
 
     def _map_error(self, exc: Exception, *, started: bool) -> MelleaError:
         import httpx
@@ -255,13 +289,6 @@ def _chain(exc: BaseException) -> list[BaseException]:
         out.append(seen)
         seen = seen.__cause__ or seen.__context__
     return out
-
-
-def _as_dict(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return obj
-    dump = getattr(obj, "model_dump", None)
-    return dump() if dump is not None else obj
 
 
 async def _with_chunk_timeout(stream: Any, seconds: float | None) -> AsyncIterator[Any]:

@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 
 from ..core.errors import EngineError, InvalidOptionError
 from ..core.thunk import ModelOutputThunk
-from ._chat import ChatBackend, ChatCall, RawCall
+from ._chat import ChatBackend, ChatCall
+from ._chat_parts import RawCall
 from ._llama.api import EngineError as _EngineFailure
 from ._llama.api import GenerationParams, PromptTooLongError
 from ._llama.engine import Engine, shared_engine

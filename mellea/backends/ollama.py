@@ -5,20 +5,35 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from .._runtime.portal import run_sync
 from ..core.errors import BackendProtocolError, BackendStatusError
 from ..core.thunk import ModelOutputThunk
-from ._chat import ChatBackend, ChatCall, RawCall
+from ._adapters import NoAdapters, refuse_adapter_arguments
+from ._chat import ChatBackend, ChatCall
+from ._chat_parts import RawCall
 from ._http import HttpEndpoint, decode_json_line
 from ._http_config import Cert, Verify
-from ._ollama_wire import absorb, chat_payload, generate_payload, unknown_option_warnings
+from ._ollama_wire import (
+    absorb,
+    chat_payload,
+    generate_payload,
+    merge_response,
+    prefetch_images,
+    unknown_option_warnings,
+)
 from ._policy import DEFAULT_MAX_CONCURRENCY, NO_RETRY, RetryPolicy, Timeout
 from ._replicas import Admission, ReplicaSet
 from .model_ids import IBM_GRANITE_4_1_3B, ModelIdentifier
 from .model_options import ModelOption, ResolvedOptions
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from ..core.base import CBlock, Component
+    from ..core.context import Context
 
 logger = logging.getLogger("mellea")
 
@@ -41,7 +56,7 @@ def ollama_base_url(base_url: str | None = None) -> str:
     return f"{parts.scheme}://{host}:{port}{parts.path.rstrip('/')}"
 
 
-class OllamaModelBackend(ChatBackend):
+class OllamaModelBackend(NoAdapters, ChatBackend):
     """Chat with a model served by Ollama.
 
     Args:
@@ -62,7 +77,10 @@ class OllamaModelBackend(ChatBackend):
             built-in list (Ollama silently ignores options it does not know, so an unknown
             name is sent but logged once as a likely typo).
         host: Another name for `base_url` (as in the Ollama client).
-        formatter: Renders components into messages (None: mellea's default).
+        formatter: A `ChatFormatter` rendering components into messages (None: mellea's).
+        adapter_models, adapter_base_model_name: adapter (LoRA) models; not supported yet
+            (giving any raises `NotImplementedError`). default_to_constraint_checking_alora:
+            accepted for compatibility; without adapters it changes nothing.
 
     Plain completions (`generate_from_raw`) go to `/api/generate` with `raw: true`.
     """
@@ -83,6 +101,9 @@ class OllamaModelBackend(ChatBackend):
         base_url: str | None = None,
         model_options: Mapping[str, Any] | None = None,
         timeout: float | Timeout | None = None,
+        adapter_models: dict[str, str] | None = None,
+        adapter_base_model_name: str | None = None,
+        default_to_constraint_checking_alora: bool = True,
         *,
         retry: RetryPolicy | None = None,
         max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
@@ -91,6 +112,10 @@ class OllamaModelBackend(ChatBackend):
         cert: Cert = None,
         host: str | None = None,
     ) -> None:
+        refuse_adapter_arguments(
+            "OllamaModelBackend", adapter_models=adapter_models,
+            adapter_base_model_name=adapter_base_model_name,
+        )  # fmt: skip
         self._allowed_options = frozenset(extra_option_names)
         self._warned_options: set[str] = set()
         super().__init__(model_id, formatter, model_options=model_options)
@@ -141,15 +166,36 @@ class OllamaModelBackend(ChatBackend):
     ) -> None:
         """Send a generation and read its answer (one object, or NDJSON lines) into `mot`."""
         if not options.stream:
-            absorb(await self._http.post_json(path, payload, mot), mot, tools)
+            await self.processing(mot, await self._http.post_json(path, payload, mot), tools)
             return
         http = self._http
         read_timeout = http.stream_read_timeout(options)
         async with http.open(path, payload, mot, read_timeout=read_timeout) as opened:
             async for line in opened.endpoint.iter_lines(opened.response):
-                if absorb(decode_json_line(line, "Ollama"), mot, tools).get("done"):
+                chunk = decode_json_line(line, "Ollama")
+                await self.processing(mot, chunk, tools)
+                if chunk.get("done"):
                     return
         raise BackendProtocolError("Ollama ended the stream without its final `done` line")
+
+    async def processing(
+        self, mot: ModelOutputThunk[Any], chunk: Any, tools: Mapping[str, Any]
+    ) -> None:
+        """One Ollama response object (a whole answer or a streamed line) into `mot`: text,
+        reasoning and tool calls at once, usage at the end; merged into `mot.raw.response`."""
+        absorb(chunk, mot, tools)
+        chat_response_delta_merge(mot, chunk)
+
+    async def post_processing(
+        self,
+        mot: ModelOutputThunk[Any],
+        conversation: list[dict[str, Any]],
+        tools: Mapping[str, Any],
+        _format: type[BaseModel] | None,
+    ) -> None:
+        """The answer is complete: `conversation` (the messages as sent) is the prompt
+        `mot.generate_log` shows."""
+        mot._prompt = conversation
 
     async def _generate_raw(self, call: RawCall, mot: ModelOutputThunk[Any]) -> None:
         payload = generate_payload(self.model_id, call.prompt, call.options, call.json_schema)
@@ -171,7 +217,39 @@ class OllamaModelBackend(ChatBackend):
         return run_sync(self.ais_model_available(model_name))
 
     async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
-        await self._post("/api/chat", self._payload(call), mot, call.tools, call.options)
+        await prefetch_images(call.messages)  # Ollama takes images inline
+        payload = self._payload(call)
+        await self._post("/api/chat", payload, mot, call.tools, call.options)
+        await self.post_processing(mot, payload["messages"], call.tools, call.format)
+
+    async def generate_from_chat_context(
+        self,
+        action: Component[Any] | CBlock,
+        ctx: Context,
+        *,
+        _format: type[BaseModel] | None = None,
+        model_options: dict[str, Any] | None = None,
+        tool_calls: bool = False,
+    ) -> ModelOutputThunk[Any]:
+        """`generate_from_context` with the history sent as chat messages; returns only the
+        thunk (the reference's lower-level entry point)."""
+        mot, _ = await self.generate_from_context(
+            action, ctx, format=_format, model_options=model_options, tool_calls=tool_calls
+        )
+        return mot
 
 
-__all__ = ["DEFAULT_OLLAMA_MODEL", "OllamaModelBackend", "ollama_base_url"]
+def chat_response_delta_merge(mot: ModelOutputThunk[Any], delta: Any) -> None:
+    """Fold one streamed Ollama response object into `mot.raw.response` (text and reasoning
+    concatenated, tool calls appended, the final line's counters and reasons kept)."""
+    data = delta.model_dump() if hasattr(delta, "model_dump") else delta
+    if isinstance(data, Mapping):
+        mot.raw.response = merge_response(mot.raw.response, data)
+
+
+__all__ = [
+    "DEFAULT_OLLAMA_MODEL",
+    "OllamaModelBackend",
+    "chat_response_delta_merge",
+    "ollama_base_url",
+]

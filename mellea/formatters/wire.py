@@ -1,9 +1,9 @@
 """History + action as OpenAI-style chat message dicts: what every engine here takes.
 
 A `ChatFormatter` turns each item into a `Message`; `message_to_wire` turns a `Message`
-into `{"role", "content", ...}` (images and audio stay as their blocks: each backend puts
-them on its own wire; tool calls in the chat-completions shape; a tool result carries
-`name` and `tool_call_id`).
+into `{"role", "content", ...}` (images and audio stay as their blocks, and `thinking` and
+`provider_fields` as given: each backend puts them on its own wire; tool calls in the
+chat-completions shape; a tool result carries `name` and `tool_call_id`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,10 @@ def message_to_wire(message: Message) -> ChatMessage:
         wire["audio"] = list(message.audio)
     if message.tool_calls:
         wire["tool_calls"] = list(message.tool_calls)
+    if message.thinking:  # each wire decides whether to replay it
+        wire["thinking"] = message.thinking
+    if message.provider_fields:  # merged in by the backend of the provider they target
+        wire["provider_fields"] = message.provider_fields
     if message.role == "tool":
         if message.tool_name:
             wire["name"] = message.tool_name

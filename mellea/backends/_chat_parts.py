@@ -1,0 +1,83 @@
+"""Pieces of `ChatBackend`'s call path: input checks, waiting for the thunks a prompt
+depends on, and the plain-completion call (`RawCall`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..core.errors import BackendError, InvalidOptionError, MelleaError
+from .formatter import ChatMessage, iter_thunk_inputs
+from .model_options import ResolvedOptions
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from ..core.base import CBlock, Component
+    from ..core.context import ContextItem
+
+
+@dataclass
+class RawCall:
+    """One plain completion: the prompt text as is (no chat template, no history)."""
+
+    prompt: str
+    options: ResolvedOptions
+    format: type[BaseModel] | None = None
+    json_schema: dict[str, Any] | None = None
+
+
+class NoGate:
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
+NO_GATE = NoGate()
+
+
+def check_format(format: object) -> None:
+    from pydantic import BaseModel
+
+    if not (isinstance(format, type) and issubclass(format, BaseModel)):
+        raise InvalidOptionError(
+            f"format= must be a pydantic BaseModel subclass (the output's type), got {format!r}"
+        )
+
+
+def check_prompt(messages: list[ChatMessage]) -> None:
+    """An all-empty prompt would make the model answer nothing in particular: refuse it."""
+    for message in messages:
+        if any(message.get(k) for k in ("content", "images", "audio", "tool_calls")):
+            return
+    raise InvalidOptionError(
+        "the prompt is empty: there is nothing to send to the model (an empty instruction, "
+        "chat message or action?)"
+    )
+
+
+async def wait_for_inputs(history: list[ContextItem], action: Component[Any] | CBlock) -> None:
+    """Wait for unfinished thunks the prompt depends on (earlier turns, composed inputs).
+
+    This is what keeps overlapping requests on a `ChatContext` correct: a turn waits for
+    the previous turn's reply before its history is rendered.
+    """
+    pending = [t for item in (*history, action) for t in iter_thunk_inputs(item)]
+    for dependency in pending:
+        if dependency.is_computed():
+            continue
+        try:
+            await dependency._wait_quietly()
+        except MelleaError as exc:
+            raise BackendError(
+                f"this request depends on an earlier generation that failed: {exc}"
+            ) from exc
+        if not dependency.is_computed():
+            raise BackendError(
+                f"this request depends on an earlier generation that failed: {dependency.error}"
+            )
+
+
+__all__ = ["NO_GATE", "RawCall", "check_format", "check_prompt", "wait_for_inputs"]
