@@ -199,6 +199,7 @@ def absorb(data: Any, mot: ModelOutputThunk[Any], tools: Mapping[str, Any]) -> d
     if thinking:
         extra = mot.generation.extra
         extra["thinking"] = extra.get("thinking", "") + thinking
+        mot.thinking = (mot.thinking or "") + thinking
     if data.get("done"):
         gen = mot.generation
         prompt, completion = data.get("prompt_eval_count", 0), data.get("eval_count", 0)

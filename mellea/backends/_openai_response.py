@@ -80,6 +80,7 @@ def _feed_text(mot: ModelOutputThunk[Any], holder: Mapping[str, Any]) -> None:
     if isinstance(thinking, str) and thinking:
         extra = mot.generation.extra
         extra["thinking"] = extra.get("thinking", "") + thinking
+        mot.thinking = (mot.thinking or "") + thinking
 
 
 def absorb_chunk(mot: ModelOutputThunk[Any], chunk: Any, service: str) -> None:

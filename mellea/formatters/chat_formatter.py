@@ -73,7 +73,7 @@ class ChatFormatter(Formatter):
         if isinstance(c, ModelOutputThunk):
             if isinstance(c.parsed_repr, Message):
                 return c.parsed_repr
-            return Message("assistant", c.value or "", tool_calls=c.tool_calls)
+            return Message("assistant", c.value or "", tool_calls=c.tool_calls, thinking=c.thinking)
         if isinstance(c, Component):
             formatted = c.format_for_llm()
             if isinstance(formatted, TemplateRepresentation):

@@ -84,6 +84,7 @@ def test_ollama_processing_merges_the_stream() -> None:
 
     asyncio.run(go())
     assert mot.partial_value == "4" and mot.generation.extra["thinking"] == "Hmm."
+    assert mot.thinking == "Hmm."
     assert mot.generation.usage == {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}
     (call,) = (mot.tool_calls or {}).values()
     assert call.name == "add" and call.call_func() == 4
@@ -174,7 +175,7 @@ def test_openai_processing_and_post_processing(loopback: LoopbackServer) -> None
         await backend.post_processing(mot, TOOLS, [{"role": "user", "content": "q"}], None, 7, None)
 
     asyncio.run(go())
-    assert mot.partial_value == "Sum: " and mot.generation.extra["thinking"] == "think"
+    assert mot.partial_value == "Sum: " and mot.thinking == "think"
     assert mot.generation.finish_reasons == ["tool_calls"] and mot.generation.response_id == "r1"
     assert mot.generation.response_model == "m-2024" and mot.generation.extra["seed"] == 7
     (call,) = (mot.tool_calls or {}).values()

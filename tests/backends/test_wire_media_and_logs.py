@@ -223,3 +223,23 @@ def test_unknown_option_warning_names_the_option(
     with caplog.at_level(logging.WARNING, logger="mellea"):
         OllamaModelBackend("m", base_url=loopback.url, model_options={"custom_param": 1})
     assert "custom_param" in caplog.text
+
+
+def test_a_tool_call_turns_reasoning_is_replayed_from_the_history(loopback: LoopbackServer) -> None:
+    from mellea.core import ModelOutputThunk, ModelToolCall
+
+    turn: ModelOutputThunk[Any] = ModelOutputThunk("")
+    turn.thinking = "I should call f."
+    turn.tool_calls = {"f": ModelToolCall("f", None, {"x": 1}, "c1")}
+    plain: ModelOutputThunk[Any] = ModelOutputThunk("Done.")
+    plain.thinking = "Easy."
+    ctx = ChatContext().add(Message("user", "go")).add(turn).add(plain)
+    m = MelleaSession(OpenAIBackend("m", base_url=loopback.openai_base_url), ctx=ctx)
+    m.chat("and?")
+    sent = last_body(loopback, "/v1/chat/completions")["messages"]
+    assert sent[1]["reasoning_content"] == "I should call f." and sent[1]["content"] is None
+    assert "reasoning_content" not in sent[2]
+    m2 = MelleaSession(OllamaModelBackend("m", base_url=loopback.url), ctx=ctx)
+    m2.chat("and?")
+    sent = last_body(loopback, "/api/chat")["messages"]
+    assert sent[1]["thinking"] == "I should call f." and "thinking" not in sent[2]
