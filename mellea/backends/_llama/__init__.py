@@ -13,10 +13,11 @@ from .api import (
     PromptTooLongError,
     TokenSink,
 )
-from .engine import THREADS_ENV, Engine, default_n_threads, shared_engine
+from .engine import Engine, shared_engine
 from .grammar import json_schema_to_gbnf
 from .job import Job
 from .model_files import INSTALL_HINT, ModelNotFoundError, default_model_path
+from .threads import THREADS_ENV, default_n_threads
 
 __all__ = [
     "INSTALL_HINT",
