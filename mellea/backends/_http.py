@@ -14,27 +14,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
 import json
-import time
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..core.errors import (
-    BackendError,
     BackendProtocolError,
-    BackendStatusError,
-    BackendUnavailableError,
-    ConnectTimeoutError,
     MelleaError,
     PoolTimeoutError,
-    RateLimitedError,
-    ReadTimeoutError,
-    WriteTimeoutError,
 )
 from ._http_client import HttpClient, Route
 from ._http_config import Cert, Verify, check_headers
+from ._http_errors import (
+    BEFORE_ANSWER,
+    IN_BODY,
+    MID_STREAM,
+    error_for,
+    parse_retry_after,
+    status_error,
+)
 from ._policy import (
     DEFAULT_MAX_CONCURRENCY,
     MAX_ERROR_BODY,
@@ -47,9 +46,6 @@ if TYPE_CHECKING:
     import aiohttp
     from yarl import URL
 
-BEFORE_ANSWER = "before answering"
-MID_STREAM = "mid-stream"
-IN_BODY = "while sending its answer"
 _RATE_LIMIT_HINT = (
     "the server is rate limiting: lower max_concurrency, or allow more retries (RetryPolicy)"
 )
@@ -60,24 +56,6 @@ class _Default:
 
 
 _DEFAULT = _Default()
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None  # unparseable: fall back to our own backoff
-    return max(0.0, parsed.timestamp() - time.time())
-
-
-def _secs(value: float | None) -> str:
-    return "" if value is None else f" {value:g} s"
 
 
 class HttpEndpoint:
@@ -207,77 +185,10 @@ class HttpEndpoint:
     def map_error(
         self, exc: BaseException, *, phase: str, sent: bool = True, read: float | None = None
     ) -> MelleaError:
-        """An aiohttp/socket exception as mellea's typed error, with advice.
-
-        `phase` is `BEFORE_ANSWER`, `MID_STREAM` or `IN_BODY`; `sent` says whether the
-        whole request had been written, `read` which read timeout applied. A connection that failed before that is safe to
-        try again (`retryable`); once the server may have read the request it is not —
-        a second attempt could generate (and bill) the answer twice.
-        """
-        import aiohttp
-
-        from ._http_body import WriteStalled
-
-        where = self.where
-        hint = f" — {self.unavailable_hint}" if self.unavailable_hint else ""
-        if isinstance(exc, WriteStalled):
-            return WriteTimeoutError(
-                f"{where} stopped accepting the request for{_secs(exc.seconds)}"
-            )
-        if isinstance(exc, aiohttp.ConnectionTimeoutError):
-            secs = _secs(self.timeout.connect)
-            return ConnectTimeoutError(
-                f"connecting to {where} took longer than{secs} (connect timeout){hint}"
-            )
-        if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-            error = BackendUnavailableError(
-                f"the TLS certificate of {where} failed verification ({exc.certificate_error}); "
-                "for a private CA pass verify='/path/to/ca.pem' (or an ssl.SSLContext)"
-            )
-            error.retryable = False
-            return error
-        if isinstance(exc, aiohttp.ClientConnectorError):
-            return BackendUnavailableError(f"no {where} ({exc.os_error or exc}){hint}")
-        if isinstance(exc, aiohttp.SocketTimeoutError | asyncio.TimeoutError):
-            secs = _secs(read)
-            if phase == MID_STREAM:
-                advice = "raise ModelOption.STREAM_TIMEOUT if the model is just slow"
-                return ReadTimeoutError(f"{where} went silent for{secs} mid-stream ({advice})")
-            advice = "the server may be overloaded or still loading the model; raise timeout="
-            return ReadTimeoutError(f"{where} sent nothing for{secs} {phase} ({advice})")
-        if isinstance(exc, aiohttp.ClientResponseError):  # the answer could not be parsed
-            return BackendProtocolError(f"{where} sent a malformed HTTP response {phase}: {exc}")
-        if isinstance(exc, aiohttp.ClientError | OSError):
-            if phase == BEFORE_ANSWER and not sent:
-                return BackendProtocolError(
-                    f"{where} closed the connection before the request was sent: {exc}",
-                    retryable=True,
-                )
-            after = " (not retried: the server may have started on it)" * (phase == BEFORE_ANSWER)
-            return BackendProtocolError(f"{where} dropped the connection {phase}{after}: {exc}")
-        return BackendError(f"{where} failed {phase}: {exc!r}")
-
-    async def _status_error(self, response: aiohttp.ClientResponse) -> BackendStatusError:
-        raw = b""
-        while len(raw) < MAX_ERROR_BODY:
-            piece = await response.content.read(MAX_ERROR_BODY - len(raw))
-            if not piece:
-                break
-            raw += piece
-        body = raw.decode("utf-8", "replace")
-        detail = body.strip() or response.reason or ""
-        with contextlib.suppress(ValueError, AttributeError):
-            err = json.loads(body).get("error", body)
-            detail = err.get("message", str(err)) if isinstance(err, dict) else str(err)
-        status = response.status
-        if 300 <= status < 400:
-            detail += f" (a redirect to {response.headers.get('Location')}: use that URL)"
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        hint = self.status_hints.get(status)
-        cls = RateLimitedError if status == 429 else BackendStatusError
-        return cls(
-            f"{self.service} answered HTTP {status}: {detail}" + (f" — {hint}" if hint else ""),
-            status_code=status, body=body, retry_after=retry_after,
+        """`exc` as mellea's typed error for this endpoint (see `_http_errors.error_for`)."""
+        return error_for(
+            exc, where=self.where, hint=self.unavailable_hint, connect=self.timeout.connect,
+            phase=phase, sent=sent, read=read,
         )  # fmt: skip
 
     # ----- one attempt --------------------------------------------------------------------
@@ -335,7 +246,7 @@ class HttpEndpoint:
         try:
             if response.status >= 300:
                 try:
-                    error = await self._status_error(response)
+                    error = await status_error(response, self.service, self.status_hints)
                 except (OSError, _client_error()) as exc:
                     raise self.map_error(exc, phase=IN_BODY, read=read) from None
                 raise error
