@@ -35,13 +35,16 @@ __getattr__ = lazy_getattr(__name__, _EXPORTS)
 __all__ = [*_EXPORTS, "__version__"]
 
 if TYPE_CHECKING:
-    from .backends import model_ids
-    from .backends.model_options import ModelOption
-    from .core.base import CBlock, Component
-    from .core.errors import MelleaError
-    from .core.thunk import ModelOutputThunk
-    from .stdlib.components.genstub import generative
-    from .stdlib.session import MelleaSession, get_session, start_session
+    from .backends import model_ids as model_ids
+    from .backends.model_options import ModelOption as ModelOption
+    from .core.base import CBlock as CBlock
+    from .core.base import Component as Component
+    from .core.errors import MelleaError as MelleaError
+    from .core.thunk import ModelOutputThunk as ModelOutputThunk
+    from .stdlib.components.genstub import generative as generative
+    from .stdlib.session import MelleaSession as MelleaSession
+    from .stdlib.session import get_session as get_session
+    from .stdlib.session import start_session as start_session
 
 
 def _telemetry_if_asked() -> None:

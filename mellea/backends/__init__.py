@@ -26,10 +26,11 @@ __getattr__ = lazy_getattr(__name__, _EXPORTS)
 __all__ = ["ModelOption", *_EXPORTS]
 
 if TYPE_CHECKING:
-    from ..core.backend import Backend
-    from . import model_ids
-    from .backend import FormatterBackend
-    from .cache import SimpleLRUCache
-    from .dummy import DummyBackend
-    from .model_ids import ModelIdentifier
-    from .tools import MelleaTool, tool
+    from ..core.backend import Backend as Backend
+    from . import model_ids as model_ids
+    from .backend import FormatterBackend as FormatterBackend
+    from .cache import SimpleLRUCache as SimpleLRUCache
+    from .dummy import DummyBackend as DummyBackend
+    from .model_ids import ModelIdentifier as ModelIdentifier
+    from .tools import MelleaTool as MelleaTool
+    from .tools import tool as tool

@@ -47,12 +47,28 @@ __getattr__ = lazy_getattr(__name__, _EXPORTS)
 __all__ = list(_EXPORTS)
 
 if TYPE_CHECKING:  # what the lazy names are (and, for the layering contract, where from)
-    from .async_helpers import (
-        DEFAULT_CHUNK_TIMEOUT,
-        ClientCache,
-        get_current_event_loop,
-        send_to_queue,
-        wait_for_all_mots,
+    from .async_helpers import DEFAULT_CHUNK_TIMEOUT as DEFAULT_CHUNK_TIMEOUT
+    from .async_helpers import ClientCache as ClientCache
+    from .async_helpers import get_current_event_loop as get_current_event_loop
+    from .async_helpers import send_to_queue as send_to_queue
+    from .async_helpers import wait_for_all_mots as wait_for_all_mots
+    from .event_loop_helper import _run_async_in_thread as _run_async_in_thread
+    from .openai_compatible_helpers import (
+        OPENAI_COMPATIBLE_WIRE_PROVIDERS as OPENAI_COMPATIBLE_WIRE_PROVIDERS,
     )
-    from .event_loop_helper import _run_async_in_thread
-    from .server_type import _server_type, _ServerType, is_vllm_server_with_structured_output
+    from .openai_compatible_helpers import (
+        chat_completion_delta_merge as chat_completion_delta_merge,
+    )
+    from .openai_compatible_helpers import (
+        extract_model_tool_requests as extract_model_tool_requests,
+    )
+    from .openai_compatible_helpers import merge_provider_fields as merge_provider_fields
+    from .openai_compatible_helpers import message_to_openai_message as message_to_openai_message
+    from .openai_compatible_helpers import messages_to_docs as messages_to_docs
+    from .openai_compatible_helpers import prefetch_audio_urls as prefetch_audio_urls
+    from .openai_compatible_helpers import should_replay_reasoning as should_replay_reasoning
+    from .server_type import _server_type as _server_type
+    from .server_type import _ServerType as _ServerType
+    from .server_type import (
+        is_vllm_server_with_structured_output as is_vllm_server_with_structured_output,
+    )

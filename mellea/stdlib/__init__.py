@@ -16,16 +16,14 @@ __getattr__ = lazy_getattr(__name__, _EXPORTS)
 __all__ = list(_EXPORTS)
 
 if TYPE_CHECKING:
-    from .streaming import (
-        ChunkEvent,
-        CompletedEvent,
-        ErrorEvent,
-        EventStreamer,
-        FullValidationEvent,
-        QuickCheckEvent,
-        RetryEvent,
-        Streamer,
-        StreamEvent,
-        StreamingDoneEvent,
-        stream,
-    )
+    from .streaming import ChunkEvent as ChunkEvent
+    from .streaming import CompletedEvent as CompletedEvent
+    from .streaming import ErrorEvent as ErrorEvent
+    from .streaming import EventStreamer as EventStreamer
+    from .streaming import FullValidationEvent as FullValidationEvent
+    from .streaming import QuickCheckEvent as QuickCheckEvent
+    from .streaming import RetryEvent as RetryEvent
+    from .streaming import Streamer as Streamer
+    from .streaming import StreamEvent as StreamEvent
+    from .streaming import StreamingDoneEvent as StreamingDoneEvent
+    from .streaming import stream as stream

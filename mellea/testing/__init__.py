@@ -23,5 +23,6 @@ __getattr__ = lazy_getattr(__name__, _EXPORTS)
 __all__ = list(_EXPORTS)
 
 if TYPE_CHECKING:
-    from ..core.errors import CassetteMissError
-    from ._cassette import Cassette, use_cassette
+    from ..core.errors import CassetteMissError as CassetteMissError
+    from ._cassette import Cassette as Cassette
+    from ._cassette import use_cassette as use_cassette
