@@ -17,9 +17,10 @@ import asyncio
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast, overload
 
 from .._lazy import lazy_getattr
+from ..core._blocks import AbstractMelleaTool
 from ..core.errors import InvalidOptionError
 from ._tool_args import check_arguments, validate_tool_arguments
 from ._tool_calls import ToolCallName, add_tool_call, parse_tool_call
@@ -48,7 +49,7 @@ def _is_async_callable(func: Callable[..., Any]) -> bool:
     return call is not None and inspect.iscoroutinefunction(call)
 
 
-class MelleaTool(Generic[P, R]):
+class MelleaTool(AbstractMelleaTool[P, R]):
     """A callable offered to the model, with its name, description and JSON schema.
 
     `MelleaTool(name, tool_call, as_json_tool)` wraps a callable under a given schema
@@ -199,6 +200,15 @@ def tool(
     return MelleaTool.from_callable(func, name)
 
 
+def wrap_tool(item: AbstractMelleaTool[..., Any], name: str | None = None) -> MelleaTool[..., Any]:
+    """`item` as a `MelleaTool` named `name` (default: its own name). Another kind of
+    `AbstractMelleaTool` (e.g. a user's own class) is wrapped: its `run` is what gets
+    called and its `as_json_tool` what the model sees."""
+    if isinstance(item, MelleaTool):
+        return item if name in (None, item.name) else item.renamed(name)
+    return MelleaTool(name or item.name, item.run, item.as_json_tool)
+
+
 def normalize_tools(
     value: Sequence[Any] | Mapping[str, Any] | None,
 ) -> dict[str, MelleaTool[..., Any]]:
@@ -210,8 +220,8 @@ def normalize_tools(
     )
     tools: dict[str, MelleaTool[..., Any]] = {}
     for key, item in items:
-        if isinstance(item, MelleaTool):
-            t = item if key in (None, item.name) else item.renamed(key)
+        if isinstance(item, AbstractMelleaTool):
+            t = wrap_tool(item, key)
         elif callable(item):
             t = MelleaTool.from_callable(item, key)
         else:
@@ -306,4 +316,5 @@ __all__ = [
     "tool_call_schema",
     "tools_prompt",
     "validate_tool_arguments",
+    "wrap_tool",
 ]

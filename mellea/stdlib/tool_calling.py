@@ -22,7 +22,8 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..backends.tools import MelleaTool, normalize_tools
+from ..backends.tools import MelleaTool, normalize_tools, parse_tool_call, wrap_tool
+from ..core.base import AbstractMelleaTool
 from ..core.errors import ToolArgumentsError
 from ..core.message import ToolMessage
 from ..core.thunk import ModelOutputThunk, ModelToolCall
@@ -48,15 +49,20 @@ def tool_output_text(output: Any) -> str:
     return str(output)
 
 
-def _resolve_tool(call: ModelToolCall, extra: Mapping[str, MelleaTool]) -> MelleaTool | None:
-    if isinstance(call.func, MelleaTool):
-        return call.func
-    if call.func is not None:
-        try:
-            return MelleaTool.from_callable(call.func, call.name)
-        except (TypeError, ValueError):  # no introspectable signature: call it unchecked
-            return MelleaTool(call.name, call.func)
-    return extra.get(call.name)
+def _resolve_tool(
+    call: ModelToolCall, extra: Mapping[str, MelleaTool[..., Any]]
+) -> MelleaTool[..., Any] | None:
+    func = call.func
+    if func is None:
+        return extra.get(call.name)
+    if isinstance(func, MelleaTool):
+        return func
+    if isinstance(func, AbstractMelleaTool):  # a user's own tool class: its run() is called
+        return wrap_tool(func, call.name)
+    try:
+        return MelleaTool.from_callable(func, call.name)
+    except (TypeError, ValueError):  # no introspectable signature: call it unchecked
+        return MelleaTool(call.name, func)
 
 
 class ToolErrorMessage(ToolMessage):
@@ -75,13 +81,13 @@ def _error_message(call: ModelToolCall, text: str, error: BaseException) -> Tool
 
 
 async def acall_tool(
-    call: ModelToolCall, tools: Mapping[str, MelleaTool] | None = None
+    call: ModelToolCall, tools: Mapping[str, MelleaTool[..., Any]] | None = None
 ) -> ToolMessage:
     """Run one tool call; never raises for the call's own problems (see module docs)."""
     tool = _resolve_tool(call, tools or {})
     if tool is None:
         known = f" (available: {', '.join(sorted(tools))})" if tools else ""
-        error = LookupError(f"no tool named {call.name!r} was offered{known}")
+        error: Exception = LookupError(f"no tool named {call.name!r} was offered{known}")
         return _error_message(call, str(error), error)
     if "__raw_arguments__" in call.args:
         error = ToolArgumentsError(
@@ -123,11 +129,18 @@ async def acall_tools(
     """
     if isinstance(result, ModelOutputThunk) and not result.is_computed():
         await result.avalue()
-    calls: Mapping[str, ModelToolCall] = getattr(result, "tool_calls", None) or {}
+    found = getattr(result, "tool_calls", None) or {}
+    calls = list(found.values()) if isinstance(found, Mapping) else [_wire_call(c) for c in found]
     extra = normalize_tools(tools)
     if concurrent:
-        return list(await asyncio.gather(*(acall_tool(c, extra) for c in calls.values())))
-    return [await acall_tool(c, extra) for c in calls.values()]
+        return list(await asyncio.gather(*(acall_tool(c, extra) for c in calls)))
+    return [await acall_tool(c, extra) for c in calls]
+
+
+def _wire_call(entry: Mapping[str, Any]) -> ModelToolCall:
+    """A call in the OpenAI chat shape (what a `Message` keeps); its tool comes from `tools=`."""
+    function = entry.get("function") or {}
+    return parse_tool_call(function.get("name", ""), function.get("arguments"), {}, entry.get("id"))
 
 
 def call_tools(

@@ -17,6 +17,7 @@ from mellea.backends import ModelOption
 from mellea.backends.ollama import OllamaModelBackend
 from mellea.backends.tool_json import parse_tool_reply, tool_call_schema, tools_prompt
 from mellea.backends.tools import MelleaTool, parse_tool_call, tool
+from mellea.core.base import AbstractMelleaTool
 from mellea.core.errors import ComponentParseError, ToolArgumentsError
 from mellea.core.thunk import ModelOutputThunk, ModelToolCall
 from mellea.stdlib.components import Message, ToolMessage
@@ -320,6 +321,49 @@ def test_tool_calls_from_a_plain_callable_and_extra_tools() -> None:
     first, second = call_tools(mot, None, tools=[get_weather])
     assert first.content == "3"
     assert second._tool_output["location"] == "Rome"
+
+
+class Adder(AbstractMelleaTool[..., int]):
+    """A user's own tool class (not a MelleaTool): `run` and `as_json_tool` only."""
+
+    name = "add"
+
+    def run(self, a: int, b: int) -> int:
+        return a + b
+
+    @property
+    def as_json_tool(self) -> dict[str, Any]:
+        integer = {"type": "integer"}
+        parameters = {"type": "object", "properties": {"a": integer, "b": integer}}
+        function = {"name": "add", "description": "Add two integers.", "parameters": parameters}
+        return {"type": "function", "function": function}
+
+
+def test_a_users_own_abstract_mellea_tool_is_offered_and_called(loopback: LoopbackServer) -> None:
+    assert isinstance(get_weather, AbstractMelleaTool)  # MelleaTool is one, as in Mellea
+    loopback.enqueue(Reply(tool_calls=[{"name": "add", "arguments": {"a": "2", "b": 3}}]))
+    mot = ollama(loopback).instruct(
+        "add", model_options={ModelOption.TOOLS: [Adder()]}, tool_calls=True
+    )
+    assert bodies(loopback)[-1]["tools"] == [Adder().as_json_tool]
+    (message,) = call_tools(mot, None)
+    assert message.content == "5" and message.arguments == {"a": 2, "b": 3}  # checked, coerced
+    # A call built by hand around the tool object runs its run() too.
+    mot = ModelOutputThunk("")
+    mot.tool_calls = {"add": ModelToolCall("add", Adder(), {"a": 1, "b": 1})}
+    assert [m.content for m in call_tools(mot, None)] == ["2"]
+
+
+def test_the_tool_calls_of_a_message_are_run_with_the_tools_given() -> None:
+    # A Message keeps its calls in the OpenAI chat shape (no tool objects attached).
+    mot = ModelOutputThunk("")
+    mot.tool_calls = {"add": ModelToolCall("add", None, {"a": 4, "b": 5}, "call_1")}
+    turn = Message("assistant", "", tool_calls=mot.tool_calls)
+    assert isinstance(turn.tool_calls, list)
+    (message,) = call_tools(turn, None, tools=[Adder()])
+    assert message.content == "9" and message.tool_call_id == "call_1"
+    (missing,) = call_tools(turn, None)
+    assert isinstance(missing, ToolErrorMessage) and isinstance(missing.error, LookupError)
 
 
 def test_deprecated_private_names_still_work() -> None:
