@@ -22,11 +22,13 @@ $(STAMP): pyproject.toml Makefile
 
 install: $(STAMP)
 
-# lint-imports checks the layering contract in pyproject.toml ([tool.importlinter]).
+# lint-imports checks the layering contract in pyproject.toml ([tool.importlinter]);
+# mypy type-checks the package strictly ([tool.mypy]; its cache is .mypy_cache/).
 lint: install
 	$(PY) -m ruff check mellea tests bench
 	$(PY) -m ruff format --check mellea tests bench
 	$(VENV)/bin/lint-imports --no-cache
+	$(PY) -m mypy
 
 # pytest exits 5 when nothing was collected; that is not a failure of the suite.
 test: install lint
@@ -45,4 +47,4 @@ bench: $(BENCH_STAMP)
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -27,10 +27,15 @@ __all__ = ["ModelOption", *_EXPORTS]
 
 if TYPE_CHECKING:
     from ..core.backend import Backend as Backend
+    from ..core.backend import BaseModelSubclass as BaseModelSubclass
     from . import model_ids as model_ids
     from .backend import FormatterBackend as FormatterBackend
     from .cache import SimpleLRUCache as SimpleLRUCache
     from .dummy import DummyBackend as DummyBackend
+    from .litellm import LiteLLMBackend as LiteLLMBackend
+    from .local import LocalBackend as LocalBackend
     from .model_ids import ModelIdentifier as ModelIdentifier
+    from .ollama import OllamaModelBackend as OllamaModelBackend
+    from .openai import OpenAIBackend as OpenAIBackend
     from .tools import MelleaTool as MelleaTool
     from .tools import tool as tool
