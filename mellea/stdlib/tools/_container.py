@@ -100,7 +100,7 @@ class LLMSandboxEnvironment(ExecutionEnvironment):
             script = f"pip install -q --target /work/.packages {args} && PYTHONPATH=/work/.packages {script}"
         return [*argv, self.image, "sh", "-c", script]
 
-    def execute(self, code: str, timeout: int | None = None) -> ExecutionResult:
+    def execute(self, code: str, timeout: float | None = None) -> ExecutionResult:
         reason = docker_unavailable_reason()
         if reason is not None:
             return self._skipped(f"the {self.tier} tier needs Docker: {reason}")

@@ -16,12 +16,16 @@ import shutil
 import sys
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import _local_run as run
 from ._result import ExecutionResult, limit_note
 from ._static_check import NATIVE_MODULES, NETWORK_MODULES, PROCESS_MODULES, check_code
 from ._static_check import missing_packages as find_missing
 from .execution_policy import LOCAL_POLICY, Artifact, CapabilityPolicy
+
+if TYPE_CHECKING:
+    from ._sandbox_child import ChildConfig
 
 logger = logging.getLogger("mellea")
 
@@ -45,12 +49,12 @@ class ExecutionEnvironment(ABC):
         self.working_directory = working_directory
 
     @abstractmethod
-    def execute(self, code: str, timeout: int | None = None) -> ExecutionResult:
+    def execute(self, code: str, timeout: float | None = None) -> ExecutionResult:
         """Run (or check) `code`; `timeout` overrides the policy's, in seconds."""
 
     async def aexecute(self, code: str, timeout: float | None = None) -> ExecutionResult:
         """`execute` in a worker thread, for async callers."""
-        return await asyncio.to_thread(self.execute, code, timeout)  # type: ignore[arg-type]
+        return await asyncio.to_thread(self.execute, code, timeout)
 
     def copy_in(self, host_path: Path, container_path: str) -> None:
         """Copy a host file into the working directory (needs `working_directory`)."""
@@ -95,7 +99,7 @@ class StaticAnalysisEnvironment(ExecutionEnvironment):
 
     tier = "static"
 
-    def execute(self, code: str, timeout: int | None = None) -> ExecutionResult:
+    def execute(self, code: str, timeout: float | None = None) -> ExecutionResult:
         refused = self._precheck(code, self.policy)
         if refused is not None:
             return refused
@@ -130,7 +134,7 @@ class LocalSandboxEnvironment(ExecutionEnvironment):
         assert self.policy is not None
         return self.policy
 
-    def execute(self, code: str, timeout: int | None = None) -> ExecutionResult:
+    def execute(self, code: str, timeout: float | None = None) -> ExecutionResult:
         refused = self._precheck(code, self._policy)
         if refused is not None:
             return refused
@@ -150,9 +154,7 @@ class LocalSandboxEnvironment(ExecutionEnvironment):
             if self.working_directory is None:
                 run.remove_scratch(scratch)
 
-    def _config(
-        self, code_path: str, scratch: str, owner: tuple[int, int] | None
-    ) -> dict[str, object]:
+    def _config(self, code_path: str, scratch: str, owner: tuple[int, int] | None) -> ChildConfig:
         p = self._policy
         denied = set(NATIVE_MODULES)
         if not p.subprocess_execution:
@@ -279,7 +281,7 @@ class UnsafeEnvironment(ExecutionEnvironment):
             "the code is trusted"
         )
 
-    def execute(self, code: str, timeout: int | None = None) -> ExecutionResult:
+    def execute(self, code: str, timeout: float | None = None) -> ExecutionResult:
         report = check_code(code, None, self.allowed_imports)
         if report.syntax_error is not None or report.findings:
             return self._precheck(code, None) or self._skipped("refused")

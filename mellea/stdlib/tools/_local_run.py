@@ -31,7 +31,10 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO, cast
+from typing import IO, TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from ._sandbox_child import ChildConfig
 
 logger = logging.getLogger("mellea")
 
@@ -292,7 +295,7 @@ def landlock_available() -> bool:
 
 
 def run_child(
-    config: Mapping[str, object],
+    config: ChildConfig,
     *,
     cwd: str,
     env: Mapping[str, str],

@@ -35,6 +35,31 @@ import sys
 import traceback
 import types
 
+TYPE_CHECKING = False  # (not `typing.TYPE_CHECKING`: importing typing costs every run ~5 ms)
+if TYPE_CHECKING:
+    from typing import Literal, TypedDict
+
+    class ChildConfig(TypedDict, total=False):
+        """The run `_local_run.run_child` hands over (as JSON), with its policy."""
+
+        kind: Literal["python", "shell"]
+        limits: dict[str, int | None]  # `_set_limits`: cpu_seconds, memory_bytes, ...
+        drop_to: list[int] | None  # [uid, gid] to drop to, when started as root
+        cgroup: str | None  # the pids cgroup to join instead
+        write_roots: list[str]
+        # Python runs
+        code_path: str
+        scratch: str
+        read_roots: list[str] | None
+        allowed_imports: list[str] | None
+        denied_modules: list[str]
+        network: bool
+        subprocess: bool
+        # shell runs
+        shell: str
+        command: str
+
+
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 _PROCESS_EVENTS = frozenset({
     "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.exec", "os.system",
@@ -128,15 +153,13 @@ def _apply_landlock(write_roots: list[str]) -> bool:
     return True
 
 
-def _install_hook(cfg: dict[str, object]) -> None:
-    write_roots = [os.path.realpath(p) for p in cfg["write_roots"]]  # type: ignore[attr-defined]
+def _install_hook(cfg: ChildConfig) -> None:
+    write_roots = [os.path.realpath(p) for p in cfg["write_roots"]]
     read_roots_cfg = cfg.get("read_roots")
-    read_roots = (
-        None if read_roots_cfg is None else [os.path.realpath(p) for p in read_roots_cfg]  # type: ignore[attr-defined]
-    )
+    read_roots = None if read_roots_cfg is None else [os.path.realpath(p) for p in read_roots_cfg]
     allowed = cfg.get("allowed_imports")
-    allowed_tops = None if allowed is None else {a.split(".")[0] for a in allowed}  # type: ignore[attr-defined]
-    denied_tops = set(cfg.get("denied_modules", []))  # type: ignore[call-overload]
+    allowed_tops = None if allowed is None else {a.split(".")[0] for a in allowed}
+    denied_tops = set(cfg.get("denied_modules", []))
     network = bool(cfg.get("network"))
     processes = bool(cfg.get("subprocess"))
     user_file = str(cfg["code_path"])
@@ -235,7 +258,7 @@ def _run_python(code_path: str) -> None:
     code = compile(source, code_path, "exec")
     main = types.ModuleType("__main__")
     main.__file__ = code_path
-    main.__builtins__ = __builtins__  # type: ignore[attr-defined]
+    main.__dict__["__builtins__"] = __builtins__
     sys.modules["__main__"] = main
     try:
         exec(code, main.__dict__)
@@ -250,11 +273,12 @@ def _run_python(code_path: str) -> None:
 
 
 def main() -> None:
-    cfg = json.loads(sys.argv[1])
+    cfg: ChildConfig = json.loads(sys.argv[1])
     drop = cfg.get("drop_to")
     uid = drop[0] if drop else os.getuid()
-    if cfg.get("cgroup"):  # root that cannot drop: the pids cgroup bounds its processes
-        with open(os.path.join(cfg["cgroup"], "cgroup.procs"), "w") as f:
+    cgroup = cfg.get("cgroup")
+    if cgroup:  # root that cannot drop: the pids cgroup bounds its processes
+        with open(os.path.join(cgroup, "cgroup.procs"), "w") as f:
             f.write(str(os.getpid()))
     if drop:
         _drop_root(drop[0], drop[1])

@@ -107,10 +107,10 @@ def python_tool(
         Args:
             code: A complete Python program; use print() to show results.
         """
-        return env.execute(code, timeout)  # type: ignore[arg-type]
+        return env.execute(code, timeout)
 
     tool = MelleaTool.from_callable(run_python, name)
-    tool.environment = env  # type: ignore[attr-defined]
+    tool.environment = env  # type: ignore[attr-defined]  # for callers to inspect the tier
     return tool
 
 

@@ -160,9 +160,9 @@ async def _connected(connection: dict[str, Any]) -> AsyncIterator[ClientSession]
     except TimeoutError as exc:
         raise MCPConnectionError(f"the MCP server {where!r} did not answer in time") from exc
     except Exception as exc:  # the SDK raises transport errors in (nested) ExceptionGroups
-        cause = exc
+        cause: BaseException = exc
         while isinstance(cause, BaseExceptionGroup) and cause.exceptions:
-            cause = cause.exceptions[0]  # type: ignore[assignment]
+            cause = cause.exceptions[0]
         if isinstance(cause, MelleaError):
             raise cause from None
         raise MCPConnectionError(f"MCP server {where!r}: {type(cause).__name__}: {cause}") from exc

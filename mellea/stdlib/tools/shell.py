@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...backends.tools import MelleaTool
 from . import _local_run as run
@@ -30,6 +30,9 @@ from ._environments import to_result
 from ._result import ExecutionResult
 from ._shell_guard import ShellPolicyError, check_command
 from .execution_policy import LOCAL_POLICY, CapabilityPolicy
+
+if TYPE_CHECKING:
+    from ._sandbox_child import ChildConfig
 
 _BASH = shutil.which("bash") or "/bin/bash"
 
@@ -79,7 +82,7 @@ class BashEnvironment:
             if refused is not None:
                 return refused
             p = self.policy
-            config = {
+            config: ChildConfig = {
                 "kind": "shell", "shell": _BASH, "command": command,
                 "write_roots": [scratch, *self.allowed_paths],
                 "drop_to": list(owner) if owner else None,
