@@ -41,6 +41,13 @@ class SyncSessionMethods:
         return_sampling_results: Literal[True], format: type[BaseModel] | None = ...,
         model_options: Mapping[str, Any] | None = ..., tool_calls: bool = ...,
     ) -> SamplingResult: ...  # fmt: skip
+    @overload
+    def act(
+        self, action: Component[Any] | CBlock, *,
+        requirements: Sequence[Requirement | str] | None = ..., strategy: Any = ...,
+        return_sampling_results: bool = ..., format: type[BaseModel] | None = ...,
+        model_options: Mapping[str, Any] | None = ..., tool_calls: bool = ...,
+    ) -> ModelOutputThunk[Any] | SamplingResult: ...  # fmt: skip
     def act(
         self,
         action: Component[Any] | CBlock,
@@ -54,7 +61,7 @@ class SyncSessionMethods:
     ) -> ModelOutputThunk[Any] | SamplingResult:
         """Blocking `aact`: the returned thunk is computed."""
         result: ModelOutputThunk[Any] | SamplingResult = run_sync(
-            self._session().aact(  # type: ignore[call-overload]  # a bool, not a Literal
+            self._session().aact(
                 action, requirements=requirements, strategy=strategy,
                 return_sampling_results=return_sampling_results, format=format,
                 model_options=model_options, tool_calls=tool_calls, await_result=True,
@@ -84,6 +91,17 @@ class SyncSessionMethods:
         return_sampling_results: Literal[True], format: type[BaseModel] | None = ...,
         model_options: Mapping[str, Any] | None = ..., tool_calls: bool = ...,
     ) -> SamplingResult: ...  # fmt: skip
+    @overload
+    def instruct(
+        self, description: str, *, images: Sequence[Any] | None = ...,
+        audio: Sequence[Any] | None = ..., requirements: Sequence[Requirement | str] | None = ...,
+        icl_examples: Sequence[str | CBlock] | None = ...,
+        grounding_context: Mapping[str, str | CBlock | Component[Any]] | None = ...,
+        user_variables: Mapping[str, Any] | None = ..., prefix: str | CBlock | None = ...,
+        output_prefix: str | CBlock | None = ..., strategy: Any = ...,
+        return_sampling_results: bool = ..., format: type[BaseModel] | None = ...,
+        model_options: Mapping[str, Any] | None = ..., tool_calls: bool = ...,
+    ) -> ModelOutputThunk[Any] | SamplingResult: ...  # fmt: skip
     def instruct(
         self,
         description: str,
@@ -104,7 +122,7 @@ class SyncSessionMethods:
     ) -> ModelOutputThunk[Any] | SamplingResult:
         """Blocking `ainstruct`: the returned thunk is computed."""
         result: ModelOutputThunk[Any] | SamplingResult = run_sync(
-            self._session().ainstruct(  # type: ignore[call-overload,misc]  # a bool, not a Literal
+            self._session().ainstruct(
                 description, images=images, audio=audio, requirements=requirements,
                 icl_examples=icl_examples, grounding_context=grounding_context,
                 user_variables=user_variables, prefix=prefix, output_prefix=output_prefix,

@@ -74,6 +74,15 @@ async def aact(
     silence_context_type_warning: bool = ..., allow_context_type_change: bool = ...,
     await_result: bool = ...,
 ) -> tuple[SamplingResult, ContextT]: ...  # fmt: skip
+@overload
+async def aact(
+    action: Component[Any] | CBlock, context: ContextT, backend: Backend, *,
+    requirements: Sequence[Requirement | str] | None = ..., strategy: Any = ...,
+    return_sampling_results: bool = ..., format: type[BaseModel] | None = ...,
+    model_options: Mapping[str, Any] | None = ..., tool_calls: bool = ...,
+    silence_context_type_warning: bool = ..., allow_context_type_change: bool = ...,
+    await_result: bool = ...,
+) -> tuple[ModelOutputThunk[Any] | SamplingResult, ContextT]: ...  # fmt: skip
 async def aact(
     action: Component[Any] | CBlock,
     context: ContextT,
@@ -148,6 +157,18 @@ async def ainstruct(
     model_options: Mapping[str, Any] | None = ..., tool_calls: bool = ...,
     allow_context_type_change: bool = ..., await_result: bool = ...,
 ) -> tuple[SamplingResult, ContextT]: ...  # fmt: skip
+@overload
+async def ainstruct(
+    description: str, context: ContextT, backend: Backend, *, images: Sequence[Any] | None = ...,
+    audio: Sequence[Any] | None = ..., requirements: Sequence[Requirement | str] | None = ...,
+    icl_examples: Sequence[str | CBlock] | None = ...,
+    grounding_context: Mapping[str, str | CBlock | Component[Any]] | None = ...,
+    user_variables: Mapping[str, Any] | None = ..., prefix: str | CBlock | None = ...,
+    output_prefix: str | CBlock | None = ..., strategy: Any = ...,
+    return_sampling_results: bool = ..., format: type[BaseModel] | None = ...,
+    model_options: Mapping[str, Any] | None = ..., tool_calls: bool = ...,
+    allow_context_type_change: bool = ..., await_result: bool = ...,
+) -> tuple[ModelOutputThunk[Any] | SamplingResult, ContextT]: ...  # fmt: skip
 async def ainstruct(
     description: str,
     context: ContextT,
@@ -179,7 +200,7 @@ async def ainstruct(
         grounding_context=grounding_context, user_variables=user_variables, prefix=prefix,
         output_prefix=output_prefix, images=image_blocks(images), audio=list(audio or ()) or None,
     )  # fmt: skip
-    return await aact(  # type: ignore[call-overload,no-any-return]  # a bool, not a Literal
+    return await aact(
         instruction, context, backend, requirements=instruction.requirements,
         strategy=strategy, return_sampling_results=return_sampling_results, format=format,
         model_options=model_options, tool_calls=tool_calls,
@@ -258,7 +279,7 @@ def act(
 ) -> tuple[Any, ContextT]:
     """Blocking `aact`: the thunk is computed (or the `SamplingResult`, if asked for)."""
     result: tuple[Any, ContextT] = run_sync(
-        aact(  # type: ignore[call-overload]  # a bool, not a Literal
+        aact(
             action, context, backend, requirements=requirements, strategy=strategy,
             return_sampling_results=return_sampling_results, format=format,
             model_options=model_options, tool_calls=tool_calls,
@@ -290,7 +311,7 @@ def instruct(
 ) -> tuple[Any, ContextT]:
     """Blocking `ainstruct`: the thunk is computed (or the `SamplingResult`, if asked for)."""
     result: tuple[Any, ContextT] = run_sync(
-        ainstruct(  # type: ignore[call-overload,misc]  # a bool, not a Literal
+        ainstruct(
             description, context, backend, images=images, audio=audio,
             requirements=requirements, icl_examples=icl_examples,
             grounding_context=grounding_context, user_variables=user_variables,

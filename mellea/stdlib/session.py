@@ -213,6 +213,14 @@ class MelleaSession(SyncSessionMethods):
         model_options: Mapping[str, Any] | None = ..., tool_calls: bool = ...,
         await_result: bool = ...,
     ) -> SamplingResult: ...  # fmt: skip
+    @overload
+    async def aact(
+        self, action: Component[Any] | CBlock, *,
+        requirements: Sequence[Requirement | str] | None = ..., strategy: Any = ...,
+        return_sampling_results: bool = ..., format: type[BaseModel] | None = ...,
+        model_options: Mapping[str, Any] | None = ..., tool_calls: bool = ...,
+        await_result: bool = ...,
+    ) -> ModelOutputThunk[Any] | SamplingResult: ...  # fmt: skip
     async def aact(
         self,
         action: Component[Any] | CBlock,
@@ -232,13 +240,13 @@ class MelleaSession(SyncSessionMethods):
         the `SamplingResult`.
         """
         ctx = self._context_for_call()
-        result, self.ctx = await mfuncs.aact(  # type: ignore[call-overload]
+        result, self.ctx = await mfuncs.aact(
             action, ctx, self.backend, requirements=requirements, strategy=strategy,
             return_sampling_results=return_sampling_results, format=format,
             model_options=self._options(model_options), tool_calls=tool_calls,
             allow_context_type_change=self.allow_context_type_change, await_result=await_result,
         )  # fmt: skip
-        return result  # type: ignore[no-any-return]
+        return result
 
     @overload
     async def ainstruct(
@@ -264,6 +272,18 @@ class MelleaSession(SyncSessionMethods):
         model_options: Mapping[str, Any] | None = ..., tool_calls: bool = ...,
         await_result: bool = ...,
     ) -> SamplingResult: ...  # fmt: skip
+    @overload
+    async def ainstruct(
+        self, description: str, *, images: Sequence[Any] | None = ...,
+        audio: Sequence[Any] | None = ..., requirements: Sequence[Requirement | str] | None = ...,
+        icl_examples: Sequence[str | CBlock] | None = ...,
+        grounding_context: Mapping[str, str | CBlock | Component[Any]] | None = ...,
+        user_variables: Mapping[str, Any] | None = ..., prefix: str | CBlock | None = ...,
+        output_prefix: str | CBlock | None = ..., strategy: Any = ...,
+        return_sampling_results: bool = ..., format: type[BaseModel] | None = ...,
+        model_options: Mapping[str, Any] | None = ..., tool_calls: bool = ...,
+        await_result: bool = ...,
+    ) -> ModelOutputThunk[Any] | SamplingResult: ...  # fmt: skip
     async def ainstruct(
         self,
         description: str,
@@ -290,7 +310,7 @@ class MelleaSession(SyncSessionMethods):
         to the selected attempt and `thunk.sampling_result` tells whether it passed.
         """
         ctx = self._context_for_call()
-        result, self.ctx = await mfuncs.ainstruct(  # type: ignore[call-overload,misc]
+        result, self.ctx = await mfuncs.ainstruct(
             description, ctx, self.backend, images=images, audio=audio,
             requirements=requirements, icl_examples=icl_examples,
             grounding_context=grounding_context, user_variables=user_variables, prefix=prefix,
@@ -299,7 +319,7 @@ class MelleaSession(SyncSessionMethods):
             model_options=self._options(model_options), tool_calls=tool_calls,
             allow_context_type_change=self.allow_context_type_change, await_result=await_result,
         )  # fmt: skip
-        return result  # type: ignore[no-any-return]
+        return result
 
     async def achat(
         self,

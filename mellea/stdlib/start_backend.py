@@ -177,12 +177,8 @@ def start_session(
 
 
 def _register_session_plugins(plugins: Sequence[Any], session_id: str) -> None:
-    try:
-        from ..plugins import register  # type: ignore[import-not-found,unused-ignore]
-    except ImportError as exc:
-        raise NotImplementedError(
-            "start_session(plugins=...) needs mellea.plugins, which this build does not have"
-        ) from exc
+    from ..plugins import register
+
     register(list(plugins), session_id=session_id)
 
 

@@ -118,7 +118,7 @@ class FunctionSpec:
                 f"{self.name}() output does not match its return type: {exc}",
                 partial_output=text,
             ) from None
-        return parsed if self.mode == "model" else parsed.result  # type: ignore[attr-defined]
+        return parsed if self.mode == "model" else parsed.result  # type: ignore[attr-defined]  # the wrapper model's one field
 
 
 class GenerativeCall(Component[Any]):

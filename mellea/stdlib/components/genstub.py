@@ -40,7 +40,7 @@ import logging
 import sys
 import typing
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from ...core.errors import ComponentParseError, InvalidOptionError, MelleaError
 from ...core.requirement import Requirement, ValidationResult
@@ -216,7 +216,7 @@ class GenerativeStub(Generic[R]):
         spec = self._spec
         parsed = mot.parsed_repr
         if spec.format is not None and isinstance(parsed, spec.format):
-            return parsed if spec.mode == "model" else parsed.result  # type: ignore[attr-defined]
+            return parsed if spec.mode == "model" else parsed.result  # type: ignore[attr-defined]  # the wrapper model's one field
         return spec.value_of(mot.value or "")
 
     async def _check_preconditions(self, call: _Call, backend: Backend) -> None:
@@ -281,7 +281,7 @@ class AsyncGenerativeStub(GenerativeStub[R]):
     """`@generative` on an `async def`: calls return a coroutine of the value."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Coroutine[Any, Any, Any]:
-        return super().__call__(*args, **kwargs)  # type: ignore[no-any-return]
+        return cast("Coroutine[Any, Any, Any]", super().__call__(*args, **kwargs))
 
 
 @overload

@@ -37,11 +37,8 @@ def model_context_length(model_id: Any) -> int | None:
     """The rated context length of a known model (a name or a `ModelIdentifier`), else None."""
     if model_id is None:
         return None
-    try:
-        from ...backends.context_lengths import get_context_length  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        length = getattr(model_id, "context_length", None)
-        return length if isinstance(length, int) else None
+    from ...backends.context_lengths import get_context_length
+
     found = get_context_length(model_id)
     return found if isinstance(found, int) else None
 
