@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,14 @@ def test_lazily_exported_names_are_explicit_re_exports(module: str) -> None:
             continue
         assert name in imports, f"{module}.{name}: not declared under TYPE_CHECKING"
         assert imports[name], f"{module}.{name}: import it as `{name} as {name}`"
+
+
+def test_every_type_ignore_names_its_error_and_says_why() -> None:
+    # mypy's `ignore-without-code` enforces the code; the reason is for the next reader.
+    bare = [
+        f"{path.relative_to(ROOT.parent)}:{n}"
+        for path in sorted(ROOT.rglob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if "# type: ignore" in line and not re.search(r"# type: ignore\[[\w,-]+\]  # \S", line)
+    ]
+    assert not bare, f"a `# type: ignore[code]` without `  # why`: {bare}"

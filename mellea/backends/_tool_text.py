@@ -78,10 +78,10 @@ def get_code_field_from_schema(tool_call: ModelToolCall) -> str | None:
     schema gives None.
     """
     try:
-        schema = getattr(tool_call.func, "as_json_tool", None)
+        schema: Any = getattr(tool_call.func, "as_json_tool", None)
         if callable(schema):
             schema = schema()
-        properties = schema["function"]["parameters"]["properties"]  # type: ignore[index]
+        properties = schema["function"]["parameters"]["properties"]
     except (KeyError, TypeError, AttributeError):
         return None
     if not isinstance(properties, Mapping):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from ._blocks import S
 from .thunk import ModelOutputThunk
@@ -35,7 +35,7 @@ class ComputedModelOutputThunk(ModelOutputThunk[S]):
                 "(await thunk.avalue() first)"
             )
         thunk.__class__ = cls  # same object, narrower type: nothing is copied
-        return thunk  # type: ignore[return-value]
+        return cast("ComputedModelOutputThunk[S]", thunk)
 
     def __init__(self, thunk: ModelOutputThunk[S] | None = None) -> None:
         """Everything happened in `__new__` (the thunk keeps its state)."""
@@ -49,7 +49,7 @@ class ComputedModelOutputThunk(ModelOutputThunk[S]):
     def value(self, v: str) -> None:
         if not isinstance(v, str):
             raise TypeError(f"a computed thunk's value is a str, not {type(v).__name__}")
-        ModelOutputThunk.value.fset(self, v)  # type: ignore[attr-defined]
+        ModelOutputThunk.value.fset(self, v)  # type: ignore[attr-defined]  # mypy reads a class's property as its getter
 
     def is_computed(self) -> Literal[True]:
         return True

@@ -15,7 +15,7 @@ import io
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .._runtime.download import DownloadCache
 from ._blocks import CBlock, Component, TemplateRepresentation
@@ -69,7 +69,7 @@ def _pil() -> Any:
     return Image
 
 
-def _is_pil_image(value: object) -> bool:
+def _is_pil_image(value: object) -> TypeGuard[PILImage]:
     module = sys.modules.get("PIL.Image")  # a PIL image can only exist once PIL is loaded
     return module is not None and isinstance(value, module.Image)
 
@@ -285,7 +285,7 @@ def make_image_block(
     as an `ImageBlock`.
     """
     if _is_pil_image(src):
-        return ImageBlock.from_pil_image(src, meta)  # type: ignore[arg-type]
+        return ImageBlock.from_pil_image(src, meta)
     if isinstance(src, ImageBlock | ImageUrlBlock):
         return src
     if isinstance(src, str):

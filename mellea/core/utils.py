@@ -300,7 +300,7 @@ def configure_logging(logger: logging.Logger) -> None:
         rest.setFormatter(JsonFormatter())
         handlers.append(rest)
     for handler in handlers:
-        handler._mellea_configured = True  # type: ignore[attr-defined]
+        handler._mellea_configured = True  # type: ignore[attr-defined]  # marks ours (see above)
         handler.addFilter(ContextFilter())
         handler.addFilter(OtelTraceFilter())
         logger.addHandler(handler)

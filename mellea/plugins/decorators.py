@@ -47,7 +47,7 @@ def hook(
             raise TypeError(
                 f"@hook function {getattr(fn, '__qualname__', fn)!r} must be `async def`"
             )
-        fn._mellea_hook_meta = meta  # type: ignore[attr-defined]
+        fn._mellea_hook_meta = meta  # type: ignore[attr-defined]  # read back by register()
         return fn
 
     return mark

@@ -281,11 +281,11 @@ class CachedBackend(Backend):
         )  # fmt: skip
 
     @property
-    def model_id(self) -> str:  # type: ignore[override]
+    def model_id(self) -> str:  # type: ignore[override]  # read through, never set here
         return self.backend.model_id
 
     @property
-    def model_options(self) -> dict[str, Any]:  # type: ignore[override]
+    def model_options(self) -> dict[str, Any]:  # type: ignore[override]  # ditto
         return self.backend.model_options
 
     @property
