@@ -41,6 +41,7 @@ from ._policy import (
     Timeout,
     make_timeout,
 )
+from ._slots import Slots
 
 if TYPE_CHECKING:
     import aiohttp
@@ -106,7 +107,7 @@ class HttpEndpoint:
         self._routing: asyncio.Lock | None = None
         self._urls: dict[str, URL] = {}
         self._timeouts: dict[float | None, aiohttp.ClientTimeout] = {}
-        self._slots: asyncio.Semaphore | None = None
+        self._slots: Slots | None = None
         self.in_flight = 0
         """Requests holding a slot (connecting, waiting for the answer, or streaming)."""
         self.waiting = 0
@@ -127,7 +128,7 @@ class HttpEndpoint:
     def limiter_stats(self) -> dict[str, int]:
         """`limit` (0: none), `in_flight` (holding a slot), `waiting` (queued), `free`."""
         limit = self.max_concurrency or 0
-        free = self._slots._value if self._slots is not None else limit
+        free = self._slots.free if self._slots is not None else limit
         return {"limit": limit, "in_flight": self.in_flight, "waiting": self.waiting, "free": free}
 
     def pool_stats(self) -> dict[str, int] | None:
@@ -195,11 +196,13 @@ class HttpEndpoint:
 
     async def _take_slot(self) -> None:
         """Wait for one of `max_concurrency` slots (pool timeout: PoolTimeoutError)."""
-        if self.max_concurrency is not None:
-            slots = self._slots
-            if slots is None:
-                slots = self._slots = asyncio.Semaphore(self.max_concurrency)
-            if slots.locked():
+        slots = self._slots
+        if slots is None and self.max_concurrency is not None:
+            slots = self._slots = Slots(self.max_concurrency)
+        if slots is not None:
+            if not slots.busy():
+                await slots.acquire()  # free: returns at once
+            else:
                 self.waiting += 1
                 try:
                     async with asyncio.timeout(self.timeout.pool):
@@ -212,8 +215,6 @@ class HttpEndpoint:
                     ) from None
                 finally:
                     self.waiting -= 1
-            else:
-                await slots.acquire()  # free: returns at once
         self.in_flight += 1
 
     def _give_slot(self) -> None:

@@ -43,6 +43,7 @@ from ..core.errors import (
 from ..core.thunk import ModelOutputThunk
 from ._http import _DEFAULT, HttpEndpoint, _Default
 from ._policy import REPLICA_COOLDOWN_S, Retrier, RetryPolicy
+from ._slots import Slots
 from .model_options import ModelOption, ResolvedOptions
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ class Admission:
         self._capacity = capacity
         self._pool_timeout = pool_timeout
         self._where = where
-        self._sem: asyncio.Semaphore | None = None  # made on first use, on the I/O loop
+        self._sem: Slots | None = None  # made on first use, on the I/O loop
         self.admitted = 0
         self.waiting = 0
 
@@ -104,7 +105,7 @@ class Admission:
 
     async def __aenter__(self) -> None:
         if self._sem is None:
-            self._sem = asyncio.Semaphore(self._capacity)
+            self._sem = Slots(self._capacity)
         self.waiting += 1
         try:
             if self._pool_timeout is None:
