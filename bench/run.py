@@ -16,6 +16,7 @@ shares our GIL; nothing touches the network):
   cache      response cache: hit vs miss, hits/s (memory, SQLite), single flight
   validation streaming validation: early exit vs validate-after; partial-JSON parser cost
   throughput thunks/s at 256 in flight vs raw aiohttp requests/s (httpx, SDK for reference)
+  hooks      plugin system: per-call cost with 0 plugins vs before it; one no-op per point
 
 Each section is one module with a `run() -> list[Row]`; a new measurement is a new module
 added to SECTIONS.
@@ -43,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import (
     _cache,
     _fanout,
+    _hooks,
     _local,
     _memory,
     _overhead,
@@ -65,6 +67,7 @@ SECTIONS: dict[str, Callable[[], list[Row]]] = {
     "cache": _cache.run,
     "validation": _stream_validation.run,
     "throughput": _throughput.run,
+    "hooks": _hooks.run,
 }
 
 

@@ -17,11 +17,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from .._runtime.portal import get_portal
+from ..core import hooks
 from ..core.base import CBlock, Component
 from ..core.errors import (
     BackendError,
@@ -164,23 +165,39 @@ class ChatBackend(FormatterBackend):
 
         `layers` (outermost first) see the rendered call before the engine does.
         """
-        options = resolve_options(
-            self.model_options, model_options, native_aliases=self.native_aliases
-        )
-        self._check_options(options)
-        if format is not None:
-            check_format(format)
-        tools = normalize_tools(options.tools)
-        if tool_calls:  # a component may offer tools of its own (an MObject's methods)
-            tools = {**action_tools(action), **tools}
-        mot = self._new_thunk(action)
-        mot._action = action
-        mot._model_options = options.raw
-        mot.generation.model = self.model_id
-        mot.generation.provider = self.provider
-        mot.generation.streaming = options.stream
-        chain = (*layers, *_process_layers) if _process_layers else tuple(layers)
-        coro = self._drive(mot, action, ctx, options, format, tool_calls, tools, chain)
+        mot: ModelOutputThunk[Any] | None = None
+
+        def plan(
+            format: type[BaseModel] | None,
+            model_options: Mapping[str, Any] | None,
+            tool_calls: bool,
+        ) -> Coroutine[Any, Any, None]:
+            nonlocal mot
+            options = resolve_options(
+                self.model_options, model_options, native_aliases=self.native_aliases
+            )
+            self._check_options(options)
+            if format is not None:
+                check_format(format)
+            tools = normalize_tools(options.tools)
+            if tool_calls:  # a component may offer tools of its own (an MObject's methods)
+                tools = {**action_tools(action), **tools}
+            if mot is None:
+                mot = self._new_thunk(action)
+            mot._action = action
+            mot._model_options = options.raw
+            mot.generation.model = self.model_id
+            mot.generation.provider = self.provider
+            mot.generation.streaming = options.stream
+            chain = (*layers, *_process_layers) if _process_layers else tuple(layers)
+            return self._drive(mot, action, ctx, options, format, tool_calls, tools, chain)
+
+        coro = plan(format, model_options, tool_calls)
+        assert mot is not None
+        if hooks.active:  # the generation hook points (pre-call may change or block the call)
+            coro = hooks.generation.around(
+                self, mot, coro, action, ctx, format, model_options, tool_calls, plan
+            )
         mot._attach(get_portal().spawn(coro))
         return mot
 

@@ -77,6 +77,9 @@ class ModelOutputThunk(CBlock, Generic[S]):
 
     _watchers: list[Waiter] | None = None
     """`watch()` iterators waiting for text (created on first use: pending thunks stay small)."""
+    # Set only while plugins observe this generation (`mellea.core.hooks.generation`):
+    _held: list[Waiter] | None = None  # readers to wake once the post-generation hooks ran
+    _chunk_times: list[float] | None = None  # perf_counter() of each chunk fed
 
     def __init__(
         self,
@@ -320,6 +323,8 @@ class ModelOutputThunk(CBlock, Generic[S]):
                 return
             if not self._parts and self._started_at is not None:
                 self.generation.ttfb_ms = (time.perf_counter() - self._started_at) * 1000
+            if self._chunk_times is not None:
+                self._chunk_times.append(time.perf_counter())
             self._parts.append(delta)
             waiter, self._stream_waiter = self._stream_waiter, None
             watchers = self._watchers
@@ -376,7 +381,36 @@ class ModelOutputThunk(CBlock, Generic[S]):
             self._stream_waiter = None
         return waiters
 
+    def _hold(self) -> None:
+        """Keep readers waiting after the thunk settles, until `_release()` (the hooks of
+        its generation see the settled thunk before anyone else is woken)."""
+        self._held = []
+
+    def _release(self) -> None:
+        """Wake the readers `_hold()` kept waiting."""
+        with self._lock:
+            held, self._held = self._held, None
+        if held:
+            self._wake_all(held)
+        elif held is not None and self._done_event is not None:
+            self._done_event.set()
+
+    def _revoke(self, error: MelleaError) -> None:
+        """Fail a computed thunk whose readers are still held (a hook refused the output);
+        the refused text stays as `partial_output`."""
+        with self._lock:
+            if self._state is not _State.DONE or self._held is None:
+                return
+            error.partial_output = self._underlying_value or ""
+            self._error = error
+            self._state = _State.FAILED
+
     def _wake_all(self, waiters: list[Waiter]) -> None:
+        if self._held is not None:
+            with self._lock:
+                if self._held is not None:
+                    self._held.extend(waiters)
+                    return
         for waiter in waiters:
             wake(waiter)
         if self._done_event is not None:

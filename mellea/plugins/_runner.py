@@ -18,9 +18,11 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
+from collections.abc import Coroutine, Generator
 from typing import Any
 
 from .._runtime.portal import get_portal
+from ..core import hooks as core_hooks
 from ..core.errors import PluginViolationError
 from . import _table
 from .context import build_global_context
@@ -89,8 +91,14 @@ async def run_hooks(hook_type: str, payload: Any, context: dict[str, Any]) -> An
 
 async def _call(entry: _table.Entry, payload: Any, ctx: Any) -> PluginResult[Any] | None:
     try:
-        async with asyncio.timeout(HOOK_TIMEOUT_S):
-            result = await entry.fn(payload, ctx)
+        coro = entry.fn(payload, ctx)
+        try:  # most hooks finish without ever waiting: those need no timer
+            pending = coro.send(None)
+        except StopIteration as finished:
+            result = finished.value
+        else:
+            async with asyncio.timeout(HOOK_TIMEOUT_S):
+                result = await _Resumed(coro, pending)
     except TimeoutError:
         logger.warning(
             "hook %r on %s ran longer than %s s; abandoned",
@@ -109,6 +117,35 @@ async def _call(entry: _table.Entry, payload: Any, ctx: Any) -> PluginResult[Any
         entry.plugin_name, entry.hook_type, type(result).__name__,
     )  # fmt: skip
     return None
+
+
+class _Resumed:
+    """Awaits the rest of a coroutine already stepped once (`pending`: what it yielded),
+    exactly as `await coro` would have from the start."""
+
+    __slots__ = ("_coro", "_pending")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], pending: Any) -> None:
+        self._coro, self._pending = coro, pending
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro, value = self._coro, self._pending
+        while True:
+            try:
+                sent = yield value
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # cancellation (a timeout) goes into the hook
+                try:
+                    value = coro.throw(exc)
+                except StopIteration as finished:
+                    return finished.value
+            else:
+                try:
+                    value = coro.send(sent)
+                except StopIteration as finished:
+                    return finished.value
 
 
 def _reason(result: PluginResult[Any]) -> str:
@@ -223,9 +260,21 @@ def pending_background() -> list[concurrent.futures.Future[Any]]:
 
 
 async def drain_background() -> None:
-    """Wait until every fire-and-forget hook started so far has finished."""
+    """Wait until every fire-and-forget hook started so far has finished (and the hooks
+    of lazy calls waiting for their thunks: `mellea.core.hooks.background`)."""
     while True:
         pending = [f for f in pending_background() if not f.done()]
+        pending += [f for f in list(core_hooks.background) if not f.done()]
         if not pending:
             return
-        await asyncio.wait([asyncio.wrap_future(f) for f in pending])
+        await asyncio.wait([_awaitable(f) for f in pending])
+
+
+def _awaitable(work: Any) -> Any:
+    if isinstance(work, concurrent.futures.Future):
+        return asyncio.wrap_future(work)
+    return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_wait_task(work), work.get_loop()))
+
+
+async def _wait_task(task: asyncio.Task[Any]) -> None:
+    await asyncio.wait([task])

@@ -36,7 +36,6 @@ __all__ = [
 DEFAULT_PLUGIN_TIMEOUT = 5
 """Seconds one hook may run before it is abandoned (see `initialize_plugins`)."""
 
-_INTERNAL_TOOLS: frozenset[str] = frozenset({"final_answer"})
 _session_names: dict[str, set[str]] = {}
 
 PayloadT = TypeVar("PayloadT", bound=MelleaBasePayload)
@@ -44,7 +43,9 @@ PayloadT = TypeVar("PayloadT", bound=MelleaBasePayload)
 
 def is_internal_tool(tool_name: str) -> bool:
     """True for mellea's control-flow tools (ReAct's `final_answer`)."""
-    return tool_name in _INTERNAL_TOOLS
+    from ..core.hooks.tool import INTERNAL_TOOLS
+
+    return tool_name in INTERNAL_TOOLS
 
 
 def has_plugins(hook_type: HookType | str | None = None) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
+from ..core import hooks
 from ..core.base import CBlock, Component
 from ..core.context import Context, ContextTypeMismatchError
 from ..core.errors import InvalidOptionError
@@ -97,6 +98,7 @@ async def aact(
     silence_context_type_warning: bool = False,
     allow_context_type_change: bool = False,
     await_result: bool = False,
+    _hooked: bool = False,
 ) -> tuple[ModelOutputThunk[Any] | SamplingResult, ContextT]:
     """Start `action` on `backend` given `context`; returns (thunk, new context) at once.
 
@@ -109,6 +111,14 @@ async def aact(
     on a history-carrying context really overlap.)
     """
     _check_action(action)
+    if hooks.active and not _hooked:  # the component hook points (mellea.core.hooks.component)
+        return await hooks.component.around(  # type: ignore[no-any-return]
+            aact, action, context, backend, requirements=requirements, strategy=strategy,
+            return_sampling_results=return_sampling_results, format=format,
+            model_options=model_options, tool_calls=tool_calls,
+            allow_context_type_change=allow_context_type_change, await_result=await_result,
+            _hooked=True,
+        )  # fmt: skip
     sampler = sampling_strategy(
         requirements, None if strategy is UNSET else strategy, default=strategy is UNSET,
         format=format, return_results=return_sampling_results,

@@ -9,13 +9,15 @@ work is in `mellea.stdlib.functional`. `start_session` builds one by backend nam
 from __future__ import annotations
 
 import contextvars
+import functools
 import inspect
 import logging
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, cast, overload
 
+from ..core import hooks
 from ..core.base import CBlock, Component
 from ..core.context import Context, ContextT
 from ..core.message import Document, Message, MessageRole
@@ -53,6 +55,37 @@ def _drop_failed_turns(ctx: Context) -> Context:
         before = action_node.previous_node if action_node is not None else None
         ctx = before if before is not None else ctx.reset_to_new()
     return ctx
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _in_session(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """While plugins are registered, run the call in the session's hook scope (its
+    payloads carry the session id, and the session's own plugins fire for it)."""
+
+    @functools.wraps(method)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        session = cast("MelleaSession", args[0])
+        if not hooks.active or _current_hook_session() == session.id:
+            return await method(*args, **kwargs)
+        with hooks.scope("session", session.id, session_id=session.id):
+            return await method(*args, **kwargs)
+
+    return run
+
+
+def _current_hook_session() -> str | None:
+    scope = hooks.current_scope()
+    return scope.session_id if scope is not None else None
+
+
+def _end_session_plugins(session: MelleaSession, exception: BaseException | None) -> None:
+    hooks.session.cleanup(session, exception)
+    from ..plugins.manager import deregister_session_plugins
+
+    deregister_session_plugins(session.id)
 
 
 class MelleaSession(SyncSessionMethods):
@@ -97,6 +130,8 @@ class MelleaSession(SyncSessionMethods):
     async def __aexit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if hooks.active:
+            await hooks.session.acleanup(self, e)
         self.cleanup(exception=e)
         await self.aclose()
 
@@ -106,6 +141,8 @@ class MelleaSession(SyncSessionMethods):
         The backend stays open (other sessions may share it): close it with `close()` /
         `aclose()`, or use the session in a `with` block, which does both.
         """
+        if hooks.active:  # session_cleanup, then this session's plugins are removed
+            _end_session_plugins(self, exception)
         if self._token is not None:
             _current_session.reset(self._token)
             self._token = None
@@ -135,7 +172,9 @@ class MelleaSession(SyncSessionMethods):
 
     def reset(self) -> None:
         """Clear the history, keeping the backend, the context's settings and the options."""
-        self.ctx = self.ctx.reset_to_new()
+        previous, self.ctx = self.ctx, self.ctx.reset_to_new()
+        if hooks.active:
+            hooks.session.reset(self, previous)
 
     def clone(self) -> MelleaSession:
         """A session on the same backend starting from this session's current history."""
@@ -221,6 +260,7 @@ class MelleaSession(SyncSessionMethods):
         model_options: Mapping[str, Any] | None = ..., tool_calls: bool = ...,
         await_result: bool = ...,
     ) -> ModelOutputThunk[Any] | SamplingResult: ...  # fmt: skip
+    @_in_session
     async def aact(
         self,
         action: Component[Any] | CBlock,
@@ -284,6 +324,7 @@ class MelleaSession(SyncSessionMethods):
         model_options: Mapping[str, Any] | None = ..., tool_calls: bool = ...,
         await_result: bool = ...,
     ) -> ModelOutputThunk[Any] | SamplingResult: ...  # fmt: skip
+    @_in_session
     async def ainstruct(
         self,
         description: str,
@@ -321,6 +362,7 @@ class MelleaSession(SyncSessionMethods):
         )  # fmt: skip
         return result
 
+    @_in_session
     async def achat(
         self,
         content: str,
@@ -349,6 +391,7 @@ class MelleaSession(SyncSessionMethods):
         await mot.avalue()
         return reply_message(mot)
 
+    @_in_session
     async def aquery(
         self,
         obj: Any,
@@ -368,6 +411,7 @@ class MelleaSession(SyncSessionMethods):
         )  # fmt: skip
         return mot
 
+    @_in_session
     async def atransform(
         self,
         obj: Any,
@@ -386,6 +430,7 @@ class MelleaSession(SyncSessionMethods):
         )  # fmt: skip
         return result
 
+    @_in_session
     async def avalidate(
         self,
         reqs: Requirement | str | Sequence[Requirement | str],

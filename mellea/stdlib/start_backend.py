@@ -8,9 +8,11 @@ session on one engine never loads the others.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from ..core import hooks
 from ..core.context import Context
 
 if TYPE_CHECKING:
@@ -166,13 +168,31 @@ def start_session(
     """
     from .session import MelleaSession
 
+    session_id = str(uuid.uuid4())
+    if plugins:
+        _register_session_plugins(plugins, session_id)
+    if hooks.active:  # session_pre_init may change the model and options, or refuse
+        kind = (
+            type(ctx).__name__
+            if ctx is not None
+            else f"{(context_type or 'simple').title()}Context"
+        )
+        try:
+            model_id, model_options = hooks.session.pre_init(
+                session_id, backend_name, model_id, model_options, kind
+            )
+        except BaseException:
+            _deregister_session_plugins(session_id)
+            raise
     context, backend = start_backend(
         backend_name, model_id, ctx, context_type=context_type, model_options=model_options,
         **backend_kwargs,
     )  # fmt: skip
-    session = MelleaSession(backend, context, allow_context_type_change=allow_context_type_change)
-    if plugins:
-        _register_session_plugins(plugins, session.id)
+    session = MelleaSession(
+        backend, context, session_id=session_id, allow_context_type_change=allow_context_type_change
+    )
+    if hooks.active:
+        hooks.session.post_init(session)
     return session
 
 
@@ -180,6 +200,12 @@ def _register_session_plugins(plugins: Sequence[Any], session_id: str) -> None:
     from ..plugins import register
 
     register(list(plugins), session_id=session_id)
+
+
+def _deregister_session_plugins(session_id: str) -> None:
+    from ..plugins.manager import deregister_session_plugins
+
+    deregister_session_plugins(session_id)
 
 
 __all__ = ["CtxT", "backend_name_to_class", "start_backend", "start_session"]

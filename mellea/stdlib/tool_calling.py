@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..backends.tools import MelleaTool, normalize_tools, parse_tool_call, wrap_tool
+from ..core import hooks
 from ..core.base import AbstractMelleaTool
 from ..core.errors import ToolArgumentsError
 from ..core.message import ToolMessage
@@ -84,6 +85,18 @@ async def acall_tool(
     call: ModelToolCall, tools: Mapping[str, MelleaTool[..., Any]] | None = None
 ) -> ToolMessage:
     """Run one tool call; never raises for the call's own problems (see module docs)."""
+    if hooks.active:  # the tool hook points (mellea.core.hooks.tool)
+        return await hooks.tool.around(  # type: ignore[no-any-return]
+            call, lambda c: _acall_tool(c, tools),
+            lambda c, exc: _error_message(c, f"the call was refused: {exc}", exc),
+            tool_output_text,
+        )  # fmt: skip
+    return await _acall_tool(call, tools)
+
+
+async def _acall_tool(
+    call: ModelToolCall, tools: Mapping[str, MelleaTool[..., Any]] | None
+) -> ToolMessage:
     tool = _resolve_tool(call, tools or {})
     if tool is None:
         known = f" (available: {', '.join(sorted(tools))})" if tools else ""

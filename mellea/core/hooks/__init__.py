@@ -25,7 +25,15 @@ from collections.abc import Awaitable, Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._scope import CallScope, current_scope, enter_scope, leave_scope, new_id, scope
+from ._scope import (
+    CallScope,
+    current_scope,
+    enter_scope,
+    leave_scope,
+    new_id,
+    scope,
+    use_scope,
+)
 
 if TYPE_CHECKING:
     from . import (
@@ -81,6 +89,17 @@ active: frozenset[str] = frozenset()
 """The hook points with at least one registered hook (empty: no plugin at all)."""
 
 _runner: Runner | None = None
+
+background: set[Any] = set()
+"""Hook work still running after the operation that fired it returned (a lazy call's
+post-execution hooks waiting for its thunk, an error report for a cancelled request):
+`concurrent.futures.Future`s or `asyncio.Task`s, removed when done."""
+
+
+def track(work: Any) -> None:
+    """Keep `work` (a future or task) in `background` until it is done."""
+    background.add(work)
+    work.add_done_callback(background.discard)
 
 
 def install(runner: Runner | None, points: frozenset[str]) -> None:
@@ -144,4 +163,6 @@ __all__ = [
     "new_id",
     "on",
     "scope",
+    "track",
+    "use_scope",
 ]

@@ -23,7 +23,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["CallScope", "current_scope", "enter_scope", "leave_scope", "new_id", "scope"]
+__all__ = [
+    "CallScope",
+    "current_scope",
+    "enter_scope",
+    "leave_scope",
+    "new_id",
+    "scope",
+    "use_scope",
+]
 
 _PREFIX = os.urandom(4).hex()
 _counter = itertools.count(1)
@@ -43,7 +51,9 @@ class CallScope:
     unless the scope is a session's own. `attempt` is the 1-based attempt index of an
     `"attempt"` scope (and of everything inside it, through `find("attempt")`).
     `started_ns` is `time.time_ns()` when the scope was entered (for observers that open
-    a span for it only when its first child reports).
+    a span for it only when its first child reports). `label` names what runs: the
+    strategy's class for `"sampling"` and `"attempt"` scopes, the tool's name for
+    `"tool"`.
     """
 
     kind: str
@@ -52,6 +62,7 @@ class CallScope:
     session_id: str | None = None
     attempt: int | None = None
     started_ns: int = 0
+    label: str = ""
 
     def find(self, kind: str) -> CallScope | None:
         """The nearest scope of `kind`: this one or an ancestor."""
@@ -92,12 +103,13 @@ def enter_scope(
     *,
     attempt: int | None = None,
     session_id: str | None = None,
+    label: str = "",
 ) -> tuple[CallScope, contextvars.Token[CallScope | None]]:
     """Make a new scope current (a child of the current one); pair with `leave_scope`."""
     parent = _current.get()
     if session_id is None and parent is not None:
         session_id = parent.session_id
-    new = CallScope(kind, id or new_id(), parent, session_id, attempt, time.time_ns())
+    new = CallScope(kind, id or new_id(), parent, session_id, attempt, time.time_ns(), label)
     return new, _current.set(new)
 
 
@@ -113,10 +125,23 @@ def scope(
     *,
     attempt: int | None = None,
     session_id: str | None = None,
+    label: str = "",
 ) -> Iterator[CallScope]:
     """`enter_scope` for the duration of a `with` block."""
-    new, token = enter_scope(kind, id, attempt=attempt, session_id=session_id)
+    new, token = enter_scope(kind, id, attempt=attempt, session_id=session_id, label=label)
     try:
         yield new
     finally:
         _current.reset(token)
+
+
+@contextlib.contextmanager
+def use_scope(existing: CallScope | None) -> Iterator[CallScope | None]:
+    """Make an existing scope current again for a `with` block (work resumed later in it,
+    e.g. the validation of an attempt generated earlier)."""
+    token = _current.set(existing) if existing is not None else None
+    try:
+        yield existing
+    finally:
+        if token is not None:
+            _current.reset(token)

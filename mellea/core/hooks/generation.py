@@ -15,11 +15,15 @@ says so `reasoning_tokens`, `cached_tokens`), `finish_reasons`, `response_id`,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import time
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from pydantic import Field
 
+from ..errors import MelleaError
+from . import _base
 from ._base import MelleaBasePayload
 
 __all__ = [
@@ -30,6 +34,7 @@ __all__ = [
     "GenerationEventPayload",
     "GenerationPostCallPayload",
     "GenerationPreCallPayload",
+    "around",
 ]
 
 
@@ -143,3 +148,152 @@ class GenerationEventPayload(MelleaBasePayload):
     model: str | None = None
     provider: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+# ----- firing (called by the backends' `start` while a plugin is registered) -----------
+
+PRE, POST, ERROR = "generation_pre_call", "generation_post_call", "generation_error"
+
+
+async def around(
+    backend: Any,
+    mot: Any,
+    planned: Coroutine[Any, Any, None],
+    action: Any,
+    ctx: Any,
+    format: Any,
+    model_options: Mapping[str, Any] | None,
+    tool_calls: bool,
+    replan: Callable[[Any, dict[str, Any], bool], Coroutine[Any, Any, None]],
+) -> None:
+    """Run one generation (`planned`, which fills `mot`) inside its hook points.
+
+    `generation_pre_call` first: a block fails `mot` with the violation before anything
+    is sent; changed options, format or tool flag are re-planned with `replan(format,
+    model_options, tool_calls)`. Then the generation runs; its readers stay waiting
+    until `generation_post_call` (or `generation_error`) has seen the settled thunk. A
+    post-call hook that blocks turns the thunk into that failure.
+    """
+    from .. import hooks
+
+    generation_id = hooks.new_id()
+    base = _base.fields_here(generation_id, PRE)
+    names = {"generation_id": generation_id, "model": backend.model_id}
+    names["provider"] = getattr(backend, "provider", None)
+    try:
+        coro = await _pre_call(
+            hooks, backend, planned, action, ctx, format, model_options, tool_calls, replan, base,
+            names,
+        )  # fmt: skip
+    except MelleaError as exc:  # blocked, or the changed call is not valid
+        await _fire_error(hooks, backend, mot, exc, base, names, 0.0)
+        mot._fail(exc)
+        return
+    watch = hooks.on(POST) or hooks.on(ERROR)
+    if watch:
+        mot._hold()
+        if hooks.on(POST) and mot.generation.streaming:
+            mot._chunk_times = []
+    started = time.perf_counter()
+    try:
+        await coro
+    except asyncio.CancelledError:
+        if watch:
+            mot._release()
+            if mot.error is not None and hooks.on(ERROR):  # the request is gone: report aside
+                latency = (time.perf_counter() - started) * 1000
+                error_coro = _fire_error(hooks, backend, mot, mot.error, base, names, latency)
+                hooks.track(asyncio.get_running_loop().create_task(error_coro))
+        raise
+    if not watch:
+        return
+    try:
+        latency = (time.perf_counter() - started) * 1000
+        if mot.is_computed() and hooks.on(POST):
+            await _fire_post(hooks, backend, mot, base, names, latency)
+        elif mot.error is not None:
+            await _fire_error(hooks, backend, mot, mot.error, base, names, latency)
+    except MelleaError as exc:  # a post-call hook refused the output
+        mot._revoke(exc)
+    finally:
+        mot._chunk_times = None
+        mot._release()
+
+
+async def _pre_call(
+    hooks: Any,
+    backend: Any,
+    planned: Coroutine[Any, Any, None],
+    action: Any,
+    ctx: Any,
+    format: Any,
+    model_options: Mapping[str, Any] | None,
+    tool_calls: bool,
+    replan: Callable[[Any, dict[str, Any], bool], Coroutine[Any, Any, None]],
+    base: dict[str, Any],
+    names: dict[str, Any],
+) -> Coroutine[Any, Any, None]:
+    """Fire `generation_pre_call`; the coroutine to run (re-planned if the call changed).
+    `planned` is closed whenever it is not returned."""
+    if not hooks.on(PRE):
+        return planned
+    try:
+        given = dict(model_options or {})
+        payload = await hooks.dispatch(
+            PRE,
+            GenerationPreCallPayload(
+                **base, **names, action=action, context=ctx, model_options=given,
+                format=format, tool_calls=tool_calls,
+            ),
+            backend=backend,
+        )  # fmt: skip
+        changed = (payload.model_options, payload.format, payload.tool_calls) != (
+            given, format, tool_calls
+        )  # fmt: skip
+        if not changed:
+            return planned
+    except BaseException:
+        planned.close()
+        raise
+    planned.close()
+    return replan(payload.format, dict(payload.model_options), payload.tool_calls)
+
+
+async def _fire_post(
+    hooks: Any, backend: Any, mot: Any, base: dict[str, Any], names: dict[str, Any], latency: float
+) -> None:
+    start = mot._started_at
+    chunks = [(t - start) * 1000 for t in mot._chunk_times or []] if start is not None else []
+    prompt = mot._prompt if isinstance(mot._prompt, str | list) else str(mot._prompt or "")
+    await hooks.dispatch(
+        POST,
+        GenerationPostCallPayload(
+            **{**base, "hook": POST},
+            **names,
+            prompt=prompt,
+            model_output=mot,
+            latency_ms=latency,
+            chunk_times_ms=chunks,
+        ),
+        backend=backend,
+    )
+
+
+async def _fire_error(
+    hooks: Any,
+    backend: Any,
+    mot: Any,
+    exc: BaseException,
+    base: dict[str, Any],
+    names: dict[str, Any],
+    latency: float,
+) -> None:
+    if not hooks.on(ERROR):
+        return
+    payload = GenerationErrorPayload(
+        **{**base, "hook": ERROR}, **names, exception=exc, model_output=mot, latency_ms=latency
+    )
+    try:
+        await hooks.dispatch(ERROR, payload, backend=backend)
+    except MelleaError:  # the operation has failed already: a block adds nothing
+        pass

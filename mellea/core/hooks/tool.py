@@ -6,11 +6,14 @@ in. Hooks run in the caller's context, before and after the tool runs.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ._base import MelleaBasePayload
+from ._base import MelleaBasePayload, fields_for
+from ._scope import enter_scope, leave_scope
 
-__all__ = ["ToolPostInvokePayload", "ToolPreInvokePayload"]
+__all__ = ["INTERNAL_TOOLS", "ToolPostInvokePayload", "ToolPreInvokePayload", "around"]
 
 
 class ToolPreInvokePayload(MelleaBasePayload):
@@ -43,3 +46,74 @@ class ToolPostInvokePayload(MelleaBasePayload):
     success: bool = True
     error: Any = None
     is_control_flow: bool = False
+
+
+# ----- firing (called by `mellea.stdlib.tool_calling` while a plugin is registered) -------
+
+PRE, POST = "tool_pre_invoke", "tool_post_invoke"
+INTERNAL_TOOLS: frozenset[str] = frozenset({"final_answer"})
+"""mellea's own control-flow tools (flagged `is_control_flow` on tool payloads)."""
+
+
+async def around(
+    call: Any,
+    run: Callable[[Any], Awaitable[Any]],
+    refuse: Callable[[Any, BaseException], Any],
+    render: Callable[[Any], str],
+) -> Any:
+    """Run one tool call (`run(call)` returns its `ToolMessage`) inside its hook points.
+
+    The call gets a `"tool"` scope. `tool_pre_invoke` may replace the `ModelToolCall`,
+    or block: then the tool does not run and `refuse(call, violation)` is the message
+    (an error the model reads, as for any failed call). `tool_post_invoke` may replace
+    the output; the message's text is then `render(new_output)`.
+    """
+    from .. import hooks
+    from ..errors import PluginViolationError
+    from ..message import ToolMessage
+
+    own, token = enter_scope("tool", label=str(getattr(call, "name", "")))
+    try:
+        control = getattr(call, "name", None) in INTERNAL_TOOLS
+        if hooks.on(PRE):
+            try:
+                pre = await hooks.dispatch(
+                    PRE,
+                    ToolPreInvokePayload(
+                        **fields_for(own, PRE),
+                        tool_invocation_id=own.id,
+                        model_tool_call=call,
+                        is_control_flow=control,
+                    ),
+                )
+            except PluginViolationError as exc:
+                return refuse(call, exc)
+            call = pre.model_tool_call
+        started = time.perf_counter()
+        message = await run(call)
+        if not hooks.on(POST):
+            return message
+        error = getattr(message, "error", None)
+        output = getattr(message, "_tool_output", None)
+        post = await hooks.dispatch(
+            POST,
+            ToolPostInvokePayload(
+                **fields_for(own, POST),
+                tool_invocation_id=own.id,
+                model_tool_call=call,
+                tool_output=output,
+                tool_message=message,
+                execution_time_ms=int((time.perf_counter() - started) * 1000),
+                success=error is None,
+                error=error,
+                is_control_flow=control,
+            ),
+        )
+        if post.tool_output is not output and error is None:
+            message = ToolMessage(
+                "tool", render(post.tool_output), post.tool_output, message.name,
+                message.arguments, message._tool, tool_call_id=message.tool_call_id,
+            )  # fmt: skip
+        return message
+    finally:
+        leave_scope(token)

@@ -74,6 +74,12 @@ class Instruction(Component[str]):
         return self._requirements
 
     @property
+    def _description(self) -> CBlock | None:
+        """The description as a block: the attribute Mellea's plugin examples read
+        (`str(payload.action._description)`)."""
+        return CBlock(self.description) if self.description is not None else None
+
+    @property
     def images(self) -> list[Any] | None:
         """The images sent with the instruction."""
         return self._images

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ...core import hooks
 from ...core._validation import (
     JudgeRequest,
     ajudge,
@@ -73,11 +74,17 @@ async def avalidate_all(
     if last is not None and not last.is_computed():
         await last.avalue()
     options = dict(model_options or {})
-    return list(
-        await asyncio.gather(
-            *(r.validate(backend, ctx, format=format, model_options=options) for r in reqs)
+
+    def check(reqs: Sequence[Requirement], override: dict[str, Any] | None) -> Any:
+        opts = {**options, **override} if override else options
+        return asyncio.gather(
+            *(r.validate(backend, ctx, format=format, model_options=opts) for r in reqs)
         )
-    )
+
+    if hooks.active:  # the validation hook points (mellea.core.hooks.validation)
+        _, results = await hooks.validation.around(reqs, last, ctx, options, check, backend)
+        return results
+    return list(await check(reqs, None))
 
 
 __all__ = [

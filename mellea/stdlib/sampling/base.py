@@ -21,6 +21,7 @@ import abc
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ...core import hooks
 from ...core.base import CBlock, Component
 from ...core.message import Message
 from ...core.requirement import Requirement
@@ -156,6 +157,8 @@ class BaseSamplingStrategy(SamplingStrategy):
                     next_ctx, attempt.ctx, [a.action for a in past], [a.mot for a in past],
                     [a.validations or [] for a in past],
                 )  # fmt: skip
+                if hooks.active:
+                    await hooks.sampling.repair(self, attempt, next_action, next_ctx, run.backend)
         past = run.validated
         index = self.select_from_failure(
             [a.action for a in past], [a.mot for a in past], [a.validations or [] for a in past]

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from ..._runtime.waiters import Waiter as _Waiter
 from ..._runtime.waiters import wake as _wake
 from ...backends.model_options import ModelOption
+from ...core import hooks
 from ...core.base import CBlock, Component
 from ...core.errors import (
     DeadlineExceededError,
@@ -205,6 +206,22 @@ def start_sampling(
 
 
 async def _drive(
+    outer: SampledThunk,
+    strategy: SamplingStrategy,
+    run: SamplingRun,
+    action: Component[Any] | CBlock,
+    context: Context,
+    requirements: list[Requirement | str],
+) -> None:
+    if not hooks.active:
+        return await _loop(outer, strategy, run, action, context, requirements)
+    try:  # the sampling-loop hook points (mellea.core.hooks.sampling)
+        await hooks.sampling.around(_loop, outer, strategy, run, action, context, requirements)
+    except MelleaError as exc:  # blocked, or a bad loop_budget, before the loop started
+        _give_up(outer, run, exc)
+
+
+async def _loop(
     outer: SampledThunk,
     strategy: SamplingStrategy,
     run: SamplingRun,

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...backends.model_options import ModelOption
+from ...core import hooks
 from ...core.base import CBlock, Component
 from ...core.errors import DeadlineExceededError
 from ...core.requirement import Requirement, ValidationResult
@@ -52,6 +53,8 @@ class Attempt:
     mot: ModelOutputThunk[Any]
     ctx: Context
     validations: Validations | None = None
+    scope: Any = None
+    """Its hook scope (`mellea.core.hooks.CallScope`) while plugins are registered."""
 
     @property
     def passed(self) -> bool:
@@ -152,6 +155,20 @@ class SamplingRun:
 
         `backend` overrides the run's (SOFAI's fast and slow solvers).
         """
+        if hooks.active:  # an attempt is a hook scope: its requests and checks nest in it
+            with hooks.sampling.attempt_scope(len(self.started) + 1) as scope:
+                attempt = await self._generate(action, ctx, seed_offset, backend)
+            attempt.scope = scope
+            return attempt
+        return await self._generate(action, ctx, seed_offset, backend)
+
+    async def _generate(
+        self,
+        action: Component[Any] | CBlock,
+        ctx: Context,
+        seed_offset: int,
+        backend: Backend | None,
+    ) -> Attempt:
         mot, new_ctx = await (backend or self.backend).generate_from_context(
             action, ctx, format=self.format, model_options=self.request_options(seed_offset),
             tool_calls=self.tool_calls,
@@ -199,10 +216,24 @@ class SamplingRun:
                     for r, p in failures
                 ]  # fmt: skip
                 self.validated.append(attempt)
+                await self._fire_iteration(attempt)
                 return attempt.validations
             checked = [checks.copy_of(r) for r in requirements]  # the copies that saw it
         await attempt.mot.avalue()
-        results = await asyncio.gather(*(self._check(r, ctx, judge) for r in checked))
+        copies = {id(r): c for r, c in zip(requirements, checked, strict=True)}
+
+        def check(reqs: Sequence[Requirement], override: dict[str, Any] | None) -> Any:
+            return asyncio.gather(
+                *(self._check(copies.get(id(r), r), ctx, judge, override) for r in reqs)
+            )
+
+        if hooks.active:  # the validation hook points, in the attempt's scope
+            with hooks.use_scope(attempt.scope):
+                requirements, results = await hooks.validation.around(
+                    requirements, attempt.mot, ctx, self.model_options, check, self.backend
+                )
+        else:
+            results = await check(requirements, None)
         validations: Validations = list(zip(requirements, results, strict=True))
         parse = self._parse_check(attempt, ctx)
         if parse is not None:
@@ -211,10 +242,21 @@ class SamplingRun:
         self.validated.append(attempt)
         if self._on_validated is not None:
             self._on_validated(attempt)
+        await self._fire_iteration(attempt)
         return validations
 
+    async def _fire_iteration(self, attempt: Attempt) -> None:
+        if hooks.active and attempt.scope is not None:
+            await hooks.sampling.iteration(
+                attempt.scope, attempt.action, attempt.mot, attempt.validations or [], self.backend
+            )
+
     async def _check(
-        self, requirement: Requirement, ctx: Context, judge: Backend | None = None
+        self,
+        requirement: Requirement,
+        ctx: Context,
+        judge: Backend | None = None,
+        override: dict[str, Any] | None = None,
     ) -> ValidationResult:
         asks_model = requirement.validation_fn is None
         if asks_model and not self.can_request():
@@ -222,6 +264,8 @@ class SamplingRun:
                 False, reason="not checked: the token budget is spent", context=ctx
             )
         options = self.request_options() if asks_model else dict(self.model_options)
+        if override:  # a validation_pre_check hook changed the judges' options
+            options.update(override)
         result = await requirement.validate(judge or self.backend, ctx, model_options=options)
         if result.thunk is not None:
             self.judges.append(result.thunk)
