@@ -241,6 +241,11 @@ class ChatBackend(FormatterBackend):
         `format=` constrains and parses each completion as for `generate_from_context`.
         Tool calls need a chat request: `tool_calls=True` is ignored (with a warning).
         """
+        batch = None
+        if hooks.active:  # the batch hook points (pre-call may change or block the call)
+            batch, format, model_options, tool_calls = await hooks.generation.batch_pre_call(
+                self, actions, format, model_options, tool_calls
+            )
         options = resolve_options(
             self.model_options, model_options, native_aliases=self.native_aliases
         )
@@ -257,6 +262,8 @@ class ChatBackend(FormatterBackend):
             mot.generation.provider = self.provider
             mot.generation.streaming = options.stream
             mot._attach(get_portal().spawn(self._drive_raw(mot, action, options, format)))
+        if batch is not None:
+            hooks.generation.batch_watch(self, batch, mots)
         return mots
 
     async def _drive_raw(

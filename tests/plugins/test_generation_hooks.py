@@ -171,3 +171,48 @@ def test_concurrent_thunks_keep_their_own_generation_ids(loopback: LoopbackServe
     assert len(pre) == len(post) == 8
     for gid, action in pre.items():
         assert post[gid] == "Echo: " + action
+
+
+def test_batch_hooks_around_generate_from_raw(loopback: LoopbackServer) -> None:
+    from mellea.core.base import CBlock
+    from mellea.plugins.manager import drain_background_tasks
+    from mellea.stdlib.context import SimpleContext
+
+    seen, fns = recorder(
+        HookType.GENERATION_BATCH_PRE_CALL, HookType.GENERATION_BATCH_POST_CALL,
+        HookType.GENERATION_BATCH_ERROR,
+    )  # fmt: skip
+    register(fns)
+    backend = session(loopback).backend
+
+    async def main() -> list[str]:
+        mots = await backend.generate_from_raw([CBlock("a b"), CBlock("c")], SimpleContext())
+        values = [await m.avalue() for m in mots]
+        await drain_background_tasks()
+        return values
+
+    values = asyncio.run(main())
+    assert len(values) == 2
+    assert [p for p, _ in seen] == ["generation_batch_pre_call", "generation_batch_post_call"]
+    pre, post = seen[0][1], seen[1][1]
+    assert pre.num_actions == 2 and pre.generation_id == post.generation_id
+    assert [m.value for m in post.model_outputs] == values
+    assert post.usage is not None and post.usage["completion_tokens"] > 0
+
+
+def test_a_blocked_batch_raises_and_reports(loopback: LoopbackServer) -> None:
+    from mellea.core.base import CBlock
+    from mellea.stdlib.context import SimpleContext
+
+    seen, fns = recorder(HookType.GENERATION_BATCH_ERROR)
+
+    @hook(HookType.GENERATION_BATCH_PRE_CALL)
+    async def no_batches(payload: Any, ctx: Any) -> Any:
+        return block("no raw completions here")
+
+    register([no_batches, *fns])
+    backend = session(loopback).backend
+    with pytest.raises(PluginViolationError, match="no raw completions"):
+        asyncio.run(backend.generate_from_raw([CBlock("a")], SimpleContext()))
+    assert loopback.stats().total_requests == 0
+    assert isinstance(seen[0][1].exception, PluginViolationError)

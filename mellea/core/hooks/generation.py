@@ -35,6 +35,8 @@ __all__ = [
     "GenerationPostCallPayload",
     "GenerationPreCallPayload",
     "around",
+    "batch_pre_call",
+    "batch_watch",
 ]
 
 
@@ -296,4 +298,99 @@ async def _fire_error(
     try:
         await hooks.dispatch(ERROR, payload, backend=backend)
     except MelleaError:  # the operation has failed already: a block adds nothing
+        pass
+
+
+# ----- the batch hook points (`generate_from_raw`) --------------------------------------------
+
+BATCH_PRE, BATCH_POST, BATCH_ERROR = (
+    "generation_batch_pre_call", "generation_batch_post_call", "generation_batch_error"
+)  # fmt: skip
+
+
+class Batch:
+    """One `generate_from_raw` call being observed: its id, base fields and start time."""
+
+    __slots__ = ("base", "names", "started")
+
+    def __init__(self, base: dict[str, Any], names: dict[str, Any]) -> None:
+        self.base, self.names, self.started = base, names, time.perf_counter()
+
+
+async def batch_pre_call(
+    backend: Any, actions: Sequence[Any], format: Any, model_options: Mapping[str, Any] | None,
+    tool_calls: bool,
+) -> tuple[Batch, Any, Mapping[str, Any] | None, bool]:  # fmt: skip
+    """Fire `generation_batch_pre_call`; returns the batch and the (changed) call.
+
+    A block fires `generation_batch_error` and raises `PluginViolationError`.
+    """
+    from .. import hooks
+
+    batch_id = hooks.new_id()
+    names = {"generation_id": batch_id, "model": backend.model_id}
+    names["provider"] = getattr(backend, "provider", None)
+    batch = Batch(_base.fields_here(batch_id, BATCH_PRE), names)
+    if not hooks.on(BATCH_PRE):
+        return batch, format, model_options, tool_calls
+    try:
+        payload = await hooks.dispatch(
+            BATCH_PRE,
+            GenerationBatchPreCallPayload(
+                **batch.base, **names, actions=tuple(actions),
+                model_options=dict(model_options or {}), format=format,
+                tool_calls=tool_calls, num_actions=len(actions),
+            ),
+            backend=backend,
+        )  # fmt: skip
+    except MelleaError as exc:
+        await _batch_error(hooks, backend, batch, exc)
+        raise
+    return batch, payload.format, payload.model_options, payload.tool_calls
+
+
+def batch_watch(backend: Any, batch: Batch, mots: list[Any]) -> None:
+    """Fire `generation_batch_post_call` (or `_error`) once every thunk has settled."""
+    from .. import hooks
+
+    if not (hooks.on(BATCH_POST) or hooks.on(BATCH_ERROR)):
+        return
+
+    async def watch() -> None:
+        for mot in mots:
+            await mot._wait_quietly()
+        failed = next((m.error for m in mots if m.error is not None), None)
+        if failed is not None:
+            await _batch_error(hooks, backend, batch, failed)
+            return
+        if hooks.on(BATCH_POST):
+            usage: dict[str, Any] = {}
+            for mot in mots:
+                for key, value in (mot.generation.usage or {}).items():
+                    if isinstance(value, int):
+                        usage[key] = usage.get(key, 0) + value
+            payload = GenerationBatchPostCallPayload(
+                **{**batch.base, "hook": BATCH_POST}, **batch.names, model_outputs=list(mots),
+                usage=usage or None, latency_ms=(time.perf_counter() - batch.started) * 1000,
+            )  # fmt: skip
+            try:
+                await hooks.dispatch(BATCH_POST, payload, backend=backend)
+            except MelleaError:  # the batch has finished: a block changes nothing
+                pass
+
+    from ..._runtime.portal import get_portal
+
+    hooks.track(asyncio.run_coroutine_threadsafe(watch(), get_portal().loop))
+
+
+async def _batch_error(hooks: Any, backend: Any, batch: Batch, exc: BaseException) -> None:
+    if not hooks.on(BATCH_ERROR):
+        return
+    payload = GenerationBatchErrorPayload(
+        **{**batch.base, "hook": BATCH_ERROR}, **batch.names, exception=exc,
+        latency_ms=(time.perf_counter() - batch.started) * 1000,
+    )  # fmt: skip
+    try:
+        await hooks.dispatch(BATCH_ERROR, payload, backend=backend)
+    except MelleaError:
         pass
