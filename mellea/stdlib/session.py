@@ -13,7 +13,7 @@ import functools
 import inspect
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, cast, overload
 
@@ -61,7 +61,9 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def _in_session(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+def _in_session(
+    method: Callable[P, Coroutine[Any, Any, R]],
+) -> Callable[P, Coroutine[Any, Any, R]]:
     """While plugins are registered, run the call in the session's hook scope (its
     payloads carry the session id, and the session's own plugins fire for it)."""
 
