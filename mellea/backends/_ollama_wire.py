@@ -81,9 +81,10 @@ def chat_payload(
     opts: ResolvedOptions,
     json_schema: dict[str, Any] | None,
     tools: list[dict[str, Any]],
+    fetch_media: bool = True,
 ) -> dict[str, Any]:
-    """The `/api/chat` request body."""
-    payload: dict[str, Any] = {"model": model, "messages": wire_messages(messages)}
+    """The `/api/chat` request body (`fetch_media=False`: image URLs left as URLs)."""
+    payload: dict[str, Any] = {"model": model, "messages": wire_messages(messages, fetch_media)}
     payload.update(_fields(opts, json_schema))
     if tools:
         payload["tools"] = tools
@@ -99,10 +100,13 @@ def generate_payload(
     return payload
 
 
-def _image(image: Any) -> str:
-    """An image as Ollama takes it: bare base64 (URLs are downloaded, see `prefetch_images`)."""
+def _image(image: Any, fetch: bool = True) -> str:
+    """An image as Ollama takes it: bare base64 (URLs are downloaded, see `prefetch_images`;
+    without `fetch`, for a description of the request, a URL stays a URL)."""
     if isinstance(image, ImageBlock):
         return image.base64
+    if isinstance(image, ImageUrlBlock) and not fetch:
+        return image.value or ""
     if isinstance(image, ImageUrlBlock):
         return image.resolve_base64()  # a cache hit once prefetched
     if isinstance(image, str) and not image.startswith(("http://", "https://")):
@@ -122,7 +126,9 @@ async def prefetch_images(messages: list[ChatMessage]) -> None:
             raise InvalidOptionError(f"could not fetch the image {block.value}: {exc}") from exc
 
 
-def wire_message(message: ChatMessage, replay_reasoning: bool = False) -> dict[str, Any]:
+def wire_message(
+    message: ChatMessage, replay_reasoning: bool = False, fetch_media: bool = True
+) -> dict[str, Any]:
     """A formatter message in Ollama's shape: images as a base64 list, tool-call arguments
     as objects, reasoning (`thinking`) only when replayed, its provider fields merged."""
     if message.get("audio"):
@@ -135,7 +141,7 @@ def wire_message(message: ChatMessage, replay_reasoning: bool = False) -> dict[s
         if k not in ("tool_calls", "tool_call_id", "images", "audio", "thinking", "provider_fields")
     }
     if message.get("images"):
-        out["images"] = [_image(i) for i in message["images"]]
+        out["images"] = [_image(i, fetch_media) for i in message["images"]]
     if message.get("tool_calls"):
         out["tool_calls"] = [
             {"function": {"name": c["function"]["name"],
@@ -147,12 +153,14 @@ def wire_message(message: ChatMessage, replay_reasoning: bool = False) -> dict[s
     return merge_provider_fields(out, message.get("provider_fields"), "ollama")
 
 
-def wire_messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
+def wire_messages(messages: list[ChatMessage], fetch_media: bool = True) -> list[dict[str, Any]]:
     """Every message of a request; an assistant turn's reasoning is replayed only when the
     turn made tool calls (what reasoning models expect)."""
     return [
         wire_message(
-            m, m.get("role") == "assistant" and bool(m.get("thinking") and m.get("tool_calls"))
+            m,
+            m.get("role") == "assistant" and bool(m.get("thinking") and m.get("tool_calls")),
+            fetch_media,
         )
         for m in messages
     ]

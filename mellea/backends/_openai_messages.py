@@ -125,9 +125,11 @@ def _image_part(image: Any) -> dict[str, Any]:
     return {"type": "image_url", "image_url": {"url": url}}
 
 
-def _audio_part(audio: Any) -> dict[str, Any]:
+def _audio_part(audio: Any, fetch: bool = True) -> dict[str, Any]:
     if isinstance(audio, AudioBlock):
         data, fmt = audio.base64, audio.format
+    elif isinstance(audio, AudioUrlBlock) and not fetch:  # a description, not a request
+        return {"type": "input_audio", "input_audio": {"url": audio.value, "format": audio.format}}
     elif isinstance(audio, AudioUrlBlock):
         data, fmt = audio.resolve_base64(), audio.format  # a cache hit after prefetching
     else:
@@ -136,9 +138,16 @@ def _audio_part(audio: Any) -> dict[str, Any]:
 
 
 def openai_message(
-    message: ChatMessage, *, provider: str = "openai", replay_reasoning: bool = False
+    message: ChatMessage,
+    *,
+    provider: str = "openai",
+    replay_reasoning: bool = False,
+    fetch_media: bool = True,
 ) -> dict[str, Any]:
-    """A formatter message dict in the chat-completions shape (see the module docstring)."""
+    """A formatter message dict in the chat-completions shape (see the module docstring).
+
+    `fetch_media=False` leaves audio URLs as URLs (for describing a request without I/O).
+    """
     out: dict[str, Any] = {
         k: v
         for k, v in message.items()
@@ -151,7 +160,7 @@ def openai_message(
         out["content"] = [
             {"type": "text", "text": message.get("content") or ""},
             *(_image_part(i) for i in images),
-            *(_audio_part(a) for a in audio),
+            *(_audio_part(a, fetch_media) for a in audio),
         ]
     elif message.get("tool_calls") and not message.get("content"):
         out["content"] = None  # a tool-call-only turn
@@ -162,7 +171,7 @@ def openai_message(
 
 
 def openai_messages(
-    messages: Sequence[ChatMessage], provider: str = "openai"
+    messages: Sequence[ChatMessage], provider: str = "openai", fetch_media: bool = True
 ) -> list[dict[str, Any]]:
     """Every message of a request, reasoning replayed where `should_replay_reasoning` says."""
     replay = [
@@ -170,7 +179,7 @@ def openai_messages(
         for m in messages
     ]
     return [
-        openai_message(m, provider=provider, replay_reasoning=r)
+        openai_message(m, provider=provider, replay_reasoning=r, fetch_media=fetch_media)
         for m, r in zip(messages, replay, strict=True)
     ]
 

@@ -138,6 +138,7 @@ def build_payload(
     default_extra_body: Mapping[str, Any] | None = None,
     merge_extra_body: bool = True,
     provider: str = "openai",
+    fetch_media: bool = True,
 ) -> dict[str, Any]:
     """The chat-completions request body for `call` (messages in `openai_message` shape;
     `provider` picks the messages' provider fields).
@@ -148,7 +149,7 @@ def build_payload(
     opts = call.options
     payload: dict[str, Any] = {
         "model": model,
-        "messages": openai_messages(call.messages, provider),
+        "messages": openai_messages(call.messages, provider, fetch_media),
     }
     add_sampling_fields(
         payload, opts, max_tokens_key=max_tokens_key, default_extra_body=default_extra_body,

@@ -129,7 +129,7 @@ class LiteLLMBackend(ChatBackend):
 
     def request_description(self, call: ChatCall) -> dict[str, Any]:
         # The body without where it goes and how (api_base, api_key, timeout, retries).
-        payload = build_payload(self.model_id, call, merge_extra_body=False)
+        payload = build_payload(self.model_id, call, merge_extra_body=False, fetch_media=False)
         return without_stream_fields(payload)
 
     def _kwargs(self, call: ChatCall, json_form: JsonForm = "json_schema") -> dict[str, Any]:

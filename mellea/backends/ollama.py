@@ -146,12 +146,14 @@ class OllamaModelBackend(NoAdapters, ChatBackend):
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    def _payload(self, call: ChatCall) -> dict[str, Any]:
+    def _payload(self, call: ChatCall, fetch_media: bool = True) -> dict[str, Any]:
         tools = [t.as_json_tool for t in call.tools.values()]
-        return chat_payload(self.model_id, call.messages, call.options, call.json_schema, tools)
+        return chat_payload(
+            self.model_id, call.messages, call.options, call.json_schema, tools, fetch_media
+        )
 
     def request_description(self, call: ChatCall) -> dict[str, Any]:
-        payload = self._payload(call)
+        payload = self._payload(call, fetch_media=False)  # no download to describe a call
         for key in ("stream", "keep_alive"):  # how and how long, not what is answered
             payload.pop(key, None)
         return payload

@@ -221,7 +221,9 @@ class OpenAIBackend(NoAdapters, ChatBackend):
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    def _payload(self, call: ChatCall, json_form: JsonForm = "json_schema") -> dict[str, Any]:
+    def _payload(
+        self, call: ChatCall, json_form: JsonForm = "json_schema", fetch_media: bool = True
+    ) -> dict[str, Any]:
         key = self._max_tokens_key
         raw = call.options.raw
         if "max_completion_tokens" in raw and not {ModelOption.MAX_NEW_TOKENS, "max_tokens"} & set(
@@ -230,7 +232,7 @@ class OpenAIBackend(NoAdapters, ChatBackend):
             key = "max_completion_tokens"  # the user chose that name: keep it
         return build_payload(
             self.model_id, call, json_form=json_form, max_tokens_key=key,
-            default_extra_body=self.default_extra_body,
+            default_extra_body=self.default_extra_body, fetch_media=fetch_media,
         )  # fmt: skip
 
     @staticmethod
@@ -278,7 +280,7 @@ class OpenAIBackend(NoAdapters, ChatBackend):
         return []
 
     def request_description(self, call: ChatCall) -> dict[str, Any]:
-        return without_stream_fields(self._payload(call))
+        return without_stream_fields(self._payload(call, fetch_media=False))
 
     async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
         await prefetch_audio_urls(call.messages)  # no provider takes audio by URL

@@ -243,3 +243,27 @@ def test_a_tool_call_turns_reasoning_is_replayed_from_the_history(loopback: Loop
     m2.chat("and?")
     sent = last_body(loopback, "/api/chat")["messages"]
     assert sent[1]["thinking"] == "I should call f." and "thinking" not in sent[2]
+
+
+def test_describing_a_call_downloads_nothing() -> None:
+    # The response cache keys on request_description: it must not fetch media (it may run
+    # on the event loop), so a URL stays a URL there.
+    from mellea.backends._chat import ChatCall
+    from mellea.backends.model_options import resolve_options
+
+    message = {
+        "role": "user",
+        "content": "see",
+        "images": [ImageUrlBlock("http://127.0.0.1:9/unreachable.png")],
+        "audio": [AudioUrlBlock("http://127.0.0.1:9/unreachable.wav", "wav")],
+    }
+    call = ChatCall(messages=[message], options=resolve_options())
+    ollama = OllamaModelBackend("m", base_url="http://127.0.0.1:9")
+    described = ollama.request_description(
+        ChatCall(messages=[dict(message, audio=[])], options=call.options)
+    )
+    assert described["messages"][0]["images"] == ["http://127.0.0.1:9/unreachable.png"]
+    openai = OpenAIBackend("m", base_url="http://127.0.0.1:9/v1")
+    parts = openai.request_description(call)["messages"][0]["content"]
+    assert parts[1]["image_url"]["url"] == "http://127.0.0.1:9/unreachable.png"
+    assert parts[2]["input_audio"] == {"url": "http://127.0.0.1:9/unreachable.wav", "format": "wav"}
