@@ -69,6 +69,15 @@ def _usage(raw: Any) -> dict[str, int] | None:
     if not isinstance(raw, dict):
         return None
     out = {k: v for k, v in raw.items() if isinstance(v, int) and not isinstance(v, bool)}
+    # OpenAI nests the cached prompt tokens and the reasoning tokens; keep them flat.
+    for details, key in (
+        ("prompt_tokens_details", "cached_tokens"),
+        ("completion_tokens_details", "reasoning_tokens"),
+    ):
+        nested = raw.get(details)
+        value = nested.get(key) if isinstance(nested, dict) else None
+        if isinstance(value, int) and not isinstance(value, bool):
+            out.setdefault(key, value)
     return out or None
 
 

@@ -5,7 +5,8 @@ Every hook payload names its operation (`call_id`) and the scope it started in
 parent is the nearest operation up that chain with an open span — never "whatever span
 happens to be current", which on mellea's I/O thread or among concurrent thunks would be
 a sibling. With no mellea ancestor the span joins the caller's current OpenTelemetry
-context (an application span around the call), or starts a trace.
+context (an application span around the call), else the session of the enclosing
+`with session:` block, or starts a trace.
 
 A sampling attempt has no hook of its own when it starts: its span opens when its first
 operation reports (backdated to when the attempt began) and closes at
@@ -129,7 +130,24 @@ class SpanTable:
                 )  # fmt: skip
                 return set_span_in_context(span)
             node = node.parent
-        return None
+        return self._ambient()
+
+    def _ambient(self) -> Any:
+        """No mellea ancestor: the application's current span if there is one, else the
+        span of the session whose `with` block this runs in (so work done there outside
+        any session method — `call_tools(...)`, say — still nests under it), else None."""
+        from opentelemetry.trace import get_current_span, set_span_in_context
+
+        if get_current_span().get_span_context().is_valid:
+            return None
+        from ..stdlib.session import get_session
+
+        try:
+            session_id = get_session().id
+        except RuntimeError:  # not inside a `with session:` block
+            return None
+        found = self._open.get(session_id)
+        return set_span_in_context(found.span) if found is not None else None
 
     def get(self, key: str) -> Span | None:
         found = self._open.get(key)

@@ -28,6 +28,9 @@ class Reply:
     take the first reply without ``match`` in FIFO order, else the default reply.
     ``times`` is how many requests it serves (``-1`` = unlimited).
 
+    ``usage`` overrides the counted ``prompt_tokens`` / ``completion_tokens``; its other
+    keys (e.g. OpenAI's ``prompt_tokens_details``) are sent as they are on the OpenAI wire.
+
     Faults (chunk counts count content events: one per token / tool-call piece;
     the OpenAI role preamble and the final/usage events are not counted):
 
@@ -55,7 +58,7 @@ class Reply:
     token_delay: float | None = None
     tool_calls: list[dict[str, Any]] | None = None
     finish_reason: str | None = None
-    usage: dict[str, int] | None = None
+    usage: dict[str, Any] | None = None
     status: int | None = None
     error_body: str | dict[str, Any] | None = None
     headers: dict[str, str] | None = None

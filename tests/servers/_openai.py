@@ -78,9 +78,11 @@ class OpenAIAdapter(Adapter):
                     {"tool_calls": [{"index": i, "function": {"arguments": piece}}]}
                 )
 
-    def _usage(self) -> dict[str, int]:
+    def _usage(self) -> dict[str, Any]:
         p, c = self.plan.prompt_tokens, self.plan.completion_tokens
-        return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+        scripted = self.plan.reply.usage if self.plan.reply is not None else None
+        extra = {k: v for k, v in (scripted or {}).items() if not k.endswith("tokens")}
+        return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c, **extra}
 
     def _chunk(self, choices: list[dict[str, Any]], usage: Any = None) -> bytes:
         obj: dict[str, Any] = {

@@ -84,7 +84,9 @@ def test_status_checks(loopback: LoopbackServer, tmp_path: Path) -> None:
     assert metrics_on.startswith("Metrics are being collected\n")
 
 
-def test_custom_metrics_reach_the_console_exporter(loopback: LoopbackServer, tmp_path: Path) -> None:
+def test_custom_metrics_reach_the_console_exporter(
+    loopback: LoopbackServer, tmp_path: Path
+) -> None:
     out = run("observability_metrics/06", loopback, tmp_path,
               MELLEA_METRICS_ENABLED="true", MELLEA_METRICS_CONSOLE="true")  # fmt: skip
     exported = json.loads(out)  # the console exporter's JSON, flushed at exit
@@ -95,7 +97,10 @@ def test_custom_metrics_reach_the_console_exporter(loopback: LoopbackServer, tmp
         for m in scope["metrics"]
     }
     assert metrics["myapp.requests"][0]["value"] == 1
-    assert metrics["myapp.requests"][0]["attributes"] == {"backend": "ollama", "model": "granite4.1:3b"}
+    assert metrics["myapp.requests"][0]["attributes"] == {
+        "backend": "ollama",
+        "model": "granite4.1:3b",
+    }
     assert metrics["myapp.latency"][0]["sum"] == 120.5
     assert metrics["myapp.sessions.active"][0]["value"] == 0
     # Disabled, the same program runs and prints nothing.
@@ -144,7 +149,7 @@ def test_prometheus_scrape(loopback: LoopbackServer, tmp_path: Path) -> None:
     assert "# TYPE gen_ai_client_operation_duration_seconds histogram" in text
     assert re.search(r'gen_ai_client_operation_duration_seconds_count\{[^}]*'
                      r'gen_ai_provider_name="ollama"[^}]*\} 1\.0', text), text  # fmt: skip
-    assert re.search(r'mellea_llm_requests_total\{[^}]*\} 1\.0', text)
+    assert re.search(r"mellea_llm_requests_total\{[^}]*\} 1\.0", text)
     assert 'gen_ai_token_type="output"' in text
 
 
