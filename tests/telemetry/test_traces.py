@@ -21,7 +21,8 @@ from mellea.stdlib.functional import call_tools
 from mellea.stdlib.requirements import req, simple_validate
 from mellea.stdlib.sampling import RejectionSamplingStrategy
 from mellea.stdlib.session import MelleaSession
-from mellea.telemetry import TelemetryConfig, get_application_tracer, shutdown
+from mellea.telemetry import TelemetryConfig, shutdown
+from mellea.telemetry.tracing import get_application_tracer
 from tests.servers import LoopbackServer, Reply
 from tests.telemetry.conftest import Otel, start_otel
 
