@@ -8,6 +8,11 @@ a sibling. With no mellea ancestor the span joins the caller's current OpenTelem
 context (an application span around the call), else the session of the enclosing
 `with session:` block, or starts a trace.
 
+A session gets a span only when used as a `with` block (as the docs say): it opens when
+the first operation inside the block reports (backdated to the session's creation) and
+ends with the block. Sessions used without `with` add no span; their calls parent as
+above (a long-lived service session would otherwise hold every trace open).
+
 A sampling attempt has no hook of its own when it starts: its span opens when its first
 operation reports (backdated to when the attempt began) and closes at
 `sampling_iteration`; attempts a loop abandons (a parallel strategy's cancelled samples)
@@ -17,9 +22,13 @@ are closed when the loop ends.
 from __future__ import annotations
 
 import threading
+import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from ._state import STATE
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
@@ -66,7 +75,8 @@ class SpanTable:
 
     def __init__(self) -> None:
         self._open: dict[str, _Open] = {}
-        self._lock = threading.Lock()
+        self._sessions: dict[str, tuple[int, dict[str, Any]]] = {}  # not yet spanned
+        self._lock = threading.RLock()
 
     def __len__(self) -> int:
         return len(self._open)
@@ -118,7 +128,7 @@ class SpanTable:
 
         node = parent
         while node is not None:
-            found = self._open.get(node.id)
+            found = self._open.get(node.id) if node.kind != "session" else None
             if found is not None:
                 return set_span_in_context(found.span)
             if node.kind == "attempt" and attempt_tracer is not None:
@@ -130,24 +140,59 @@ class SpanTable:
                 )  # fmt: skip
                 return set_span_in_context(span)
             node = node.parent
-        return self._ambient()
+        return self._ambient(parent)
 
-    def _ambient(self) -> Any:
-        """No mellea ancestor: the application's current span if there is one, else the
-        span of the session whose `with` block this runs in (so work done there outside
+    def _ambient(self, parent: CallScope | None) -> Any:
+        """No mellea operation above: the application's current span if there is one, else
+        the span of the session whose `with` block this runs in (so work done there outside
         any session method — `call_tools(...)`, say — still nests under it), else None."""
         from opentelemetry.trace import get_current_span, set_span_in_context
 
         if get_current_span().get_span_context().is_valid:
             return None
-        from ..stdlib.session import get_session
-
-        try:
-            session_id = get_session().id
-        except RuntimeError:  # not inside a `with session:` block
+        in_block = _with_session_id()
+        session = parent.find("session") if parent is not None else None
+        if in_block is None or (session is not None and session.id != in_block):
             return None
+        span = self._session_span(in_block)
+        return set_span_in_context(span) if span is not None else None
+
+    # ----- sessions: a span only for a session used as a `with` block ---------------
+
+    def remember_session(
+        self, session: Any, session_id: str, attributes: Mapping[str, Any]
+    ) -> None:
+        """Note a new session; its span opens (backdated to now) if it runs a `with` block."""
+        self._sessions[session_id] = (time.time_ns(), dict(attributes))
+        if session is not None:
+            try:
+                weakref.finalize(session, self._sessions.pop, session_id, None)
+            except TypeError:  # not weak-referenceable: forgotten at cleanup only
+                pass
+
+    def _session_span(self, session_id: str) -> Span | None:
         found = self._open.get(session_id)
-        return set_span_in_context(found.span) if found is not None else None
+        if found is not None:
+            return found.span
+        pending = self._sessions.pop(session_id, None)
+        tracer = STATE.application_tracer
+        if pending is None or tracer is None:
+            return None
+        start_ns, attributes = pending
+        return self._start_locked(
+            tracer, session_id, "session", None, None, attributes, None, start_ns
+        )
+
+    def end_session(self, session_id: str) -> Span | None:
+        """The span of a session that ends, opened now if it was used as a `with` block but
+        nothing inside reported; None for a session never used as one."""
+        with self._lock:
+            if session_id not in self._open and _with_session_id() != session_id:
+                self._sessions.pop(session_id, None)
+                return None
+            self._session_span(session_id)
+            found = self._open.pop(session_id, None)
+        return found.span if found is not None else None
 
     def get(self, key: str) -> Span | None:
         found = self._open.get(key)
@@ -190,7 +235,18 @@ class SpanTable:
         with self._lock:
             spans = [v.span for v in self._open.values()]
             self._open.clear()
+            self._sessions.clear()
         return spans
+
+
+def _with_session_id() -> str | None:
+    """The id of the session whose `with` block the code here runs in (None outside)."""
+    from ..stdlib.session import get_session
+
+    try:
+        return get_session().id
+    except RuntimeError:
+        return None
 
 
 def _attempt_attributes(scope: CallScope, sampling: _Open | None) -> dict[str, Any]:

@@ -8,7 +8,7 @@ thread, and its parent is always the operation that started it.
 
 | plugin | spans |
 |---|---|
-| `SessionTracingPlugin` | `start_session` (construction), `session` (until cleanup) |
+| `SessionTracingPlugin` | `start_session` (construction), `session` (a `with` block) |
 | `ComponentTracingPlugin` | `action` per instruct / chat / act / `@generative` call |
 | `SamplingTracingPlugin` | `sampling` per loop, `attempt` per attempt (+ `iteration`, `repair` events) |
 | `ValidationTracingPlugin` | `validation` per set of requirements checked |
@@ -26,7 +26,7 @@ from ..plugins import Plugin, PluginMode, hook
 from ._attrs import class_name, clip
 from ._spans import SPANS
 from ._state import STATE
-from .tracing import add_event, finish_span, open_span
+from .tracing import add_event, finish_span, open_span, record_error
 
 if TYPE_CHECKING:
     from ..plugins.hooks.component import (
@@ -98,7 +98,7 @@ class SessionTracingPlugin(Plugin, name="session_tracing", priority=1039):
         finish_span(f"{payload.session_id}:start", {
             "gen_ai.provider.name": provider, "gen_ai.request.model": payload.model_id or None,
         })  # fmt: skip
-        open_span(payload.session_id, "session", payload.parent, {
+        SPANS.remember_session(payload.session, payload.session_id, {
             "mellea.session.id": payload.session_id,
             "mellea.session.context_type": class_name(payload.context),
             "gen_ai.provider.name": provider,
@@ -111,11 +111,13 @@ class SessionTracingPlugin(Plugin, name="session_tracing", priority=1039):
 
     @hook("session_cleanup", mode=AUDIT)
     async def on_cleanup(self, payload: SessionCleanupPayload, context: dict[str, Any]) -> None:
-        finish_span(
-            payload.session_id or "",
-            {"mellea.session.interaction_count": payload.interaction_count},
-            exception=payload.exception,
-        )
+        span = SPANS.end_session(payload.session_id or "")
+        if span is None:
+            return
+        span.set_attribute("mellea.session.interaction_count", payload.interaction_count)
+        if payload.exception is not None:
+            record_error(span, payload.exception)
+        span.end()
 
 
 class ComponentTracingPlugin(Plugin, name="component_tracing", priority=1041):
