@@ -29,7 +29,7 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -91,13 +91,30 @@ class ContextFilter(logging.Filter):
         return True
 
 
+_span_of_here: Callable[[], tuple[str, str] | None] | None = None
+
+
+def set_trace_correlation(resolver: Callable[[], tuple[str, str] | None] | None) -> None:
+    """Install how `OtelTraceFilter` finds the span of the code logging (None: the current
+    OpenTelemetry span). `mellea.telemetry` installs one while tracing is on: the span of
+    the mellea operation running there, also on mellea's I/O thread."""
+    global _span_of_here
+    _span_of_here = resolver
+
+
 class OtelTraceFilter(logging.Filter):
-    """Adds `trace_id` / `span_id` of the current OpenTelemetry span, when there is one.
+    """Adds `trace_id` / `span_id` of the span the record was logged in, when there is one.
 
     A no-op when OpenTelemetry is not installed or no span is recording.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        resolver = _span_of_here
+        if resolver is not None:
+            found = resolver()
+            if found is not None:
+                record.trace_id, record.span_id = found
+            return True
         trace = sys.modules.get("opentelemetry.trace")  # loaded only if the app uses it
         if trace is None:
             return True
@@ -339,4 +356,5 @@ __all__ = [
     "current_log_context",
     "log_context",
     "set_log_context",
+    "set_trace_correlation",
 ]

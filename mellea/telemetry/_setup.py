@@ -15,7 +15,9 @@ import logging
 import threading
 from typing import Any
 
+from ..core.utils import set_trace_correlation
 from ._config import TelemetryConfig
+from ._correlation import span_context_here
 from ._spans import SPANS
 from ._state import STATE
 
@@ -95,6 +97,9 @@ def _setup_tracing(config: TelemetryConfig, provider: Any) -> None:
     STATE.application_tracer = source.get_tracer("mellea.application", _version())
     STATE.backend_tracer = source.get_tracer("mellea.backend", _version())
     STATE.tracing = True
+    # Log records (any handler with mellea's OtelTraceFilter) name the span of the mellea
+    # operation they were logged in.
+    set_trace_correlation(span_context_here)
 
 
 def _setup_metrics(config: TelemetryConfig, provider: Any) -> None:
@@ -164,6 +169,7 @@ def shutdown() -> None:
         for span in SPANS.pop_all():
             span.set_attribute("mellea.unfinished", True)
             span.end()
+        set_trace_correlation(None)
         if STATE.log_handler is not None:
             logging.getLogger("mellea").removeHandler(STATE.log_handler)
         owned = list(STATE.owned)

@@ -5,6 +5,7 @@ concurrent thunks, GenAI attributes, errors, and refusals."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import threading
 from typing import Any
@@ -17,6 +18,7 @@ from mellea import generative, start_session
 from mellea.backends import ModelOption
 from mellea.backends.openai import OpenAIBackend
 from mellea.core.errors import BackendStatusError, PluginViolationError
+from mellea.core.utils import OtelTraceFilter
 from mellea.plugins import HookType, block, hook, register, unregister
 from mellea.stdlib.functional import call_tools
 from mellea.stdlib.requirements import req, simple_validate
@@ -277,3 +279,35 @@ def test_generative_call_and_validate_in_a_session(otel: Otel, loopback: Loopbac
     assert attrs(action)["mellea.component.type"] != "Instruction"
     assert attrs(validation)["mellea.validation.passed"] is False
     assert otel.span("session").end_time is not None
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+        self.addFilter(OtelTraceFilter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_log_records_name_the_span_they_were_logged_in(
+    otel: Otel, loopback: LoopbackServer
+) -> None:
+    """The sampling loop's "no attempt passed" warning is logged on mellea's I/O thread,
+    where no span is current: the record still names the loop's span."""
+    handler = _Records()
+    logger = logging.getLogger("mellea")
+    logger.addHandler(handler)
+    try:
+        m = start_session("ollama", model_id="granite4:micro", base_url=loopback.url)
+        never = req("x", validation_fn=simple_validate(lambda t: False))
+        m.instruct("Hello", requirements=[never], strategy=RejectionSamplingStrategy(loop_budget=1))
+    finally:
+        logger.removeHandler(handler)
+    (warning,) = [r for r in handler.records if "no attempt passed" in r.getMessage()]
+    sampling = otel.span("sampling")
+    assert warning.trace_id == format(sampling.context.trace_id, "032x")  # type: ignore[attr-defined]
+    assert warning.span_id in {  # type: ignore[attr-defined]
+        format(s.context.span_id, "016x") for s in (sampling, otel.span("action"))
+    }
