@@ -57,9 +57,9 @@ def attribute_values(attributes: Mapping[str, Any]) -> dict[str, Any]:
 
 def set_attributes(span: Span, attributes: Mapping[str, Any]) -> None:
     """Set the attributes that are not None, as types OpenTelemetry accepts."""
-    for key, value in attributes.items():
-        if value is not None:
-            span.set_attribute(key, _attribute_value(value))
+    values = attribute_values(attributes)
+    if values:
+        span.set_attributes(values)  # one lock round trip, not one per attribute
 
 
 @dataclass(slots=True)
@@ -115,9 +115,9 @@ class SpanTable:
         from opentelemetry.trace import SpanKind
 
         span: Span = tracer.start_span(
-            name, context=context, kind=kind or SpanKind.INTERNAL, start_time=start_ns
-        )
-        set_attributes(span, attributes)
+            name, context=context, kind=kind or SpanKind.INTERNAL,
+            attributes=attribute_values(attributes), start_time=start_ns,
+        )  # fmt: skip
         ancestors = frozenset(s.id for s in parent.chain()) if parent is not None else frozenset()
         self._open[key] = _Open(span, name, ancestors)
         return span
@@ -239,14 +239,21 @@ class SpanTable:
         return spans
 
 
+_get_session: Any = None
+
+
 def _with_session_id() -> str | None:
     """The id of the session whose `with` block the code here runs in (None outside)."""
-    from ..stdlib.session import get_session
+    global _get_session
+    if _get_session is None:  # stdlib loads lazily; resolve once, not per span
+        from ..stdlib.session import get_session
 
+        _get_session = get_session
     try:
-        return get_session().id
+        session_id: str = _get_session().id
     except RuntimeError:
         return None
+    return session_id
 
 
 def _attempt_attributes(scope: CallScope, sampling: _Open | None) -> dict[str, Any]:
