@@ -17,6 +17,7 @@ shares our GIL; nothing touches the network):
   validation streaming validation: early exit vs validate-after; partial-JSON parser cost
   throughput thunks/s at 256 in flight vs raw aiohttp requests/s (httpx, SDK for reference)
   hooks      plugin system: per-call cost with 0 plugins vs before it; one no-op per point
+  telemetry  OpenTelemetry on (tracing + metrics, real SDK) vs off: per-call cost
 
 Each section is one module with a `run() -> list[Row]`; a new measurement is a new module
 added to SECTIONS.
@@ -52,6 +53,7 @@ from bench import (
     _startup,
     _stream_validation,
     _streaming,
+    _telemetry,
     _throughput,
 )
 from bench._report import ROOT, Row, append, render
@@ -68,6 +70,7 @@ SECTIONS: dict[str, Callable[[], list[Row]]] = {
     "validation": _stream_validation.run,
     "throughput": _throughput.run,
     "hooks": _hooks.run,
+    "telemetry": _telemetry.run,
 }
 
 
