@@ -112,13 +112,15 @@ async def aact(
     """
     _check_action(action)
     if hooks.active and not _hooked:  # the component hook points (mellea.core.hooks.component)
-        return await hooks.component.around(  # type: ignore[no-any-return]
+        hooked: tuple[ModelOutputThunk[Any] | SamplingResult, ContextT]
+        hooked = await hooks.component.around(
             aact, action, context, backend, requirements=requirements, strategy=strategy,
             return_sampling_results=return_sampling_results, format=format,
             model_options=model_options, tool_calls=tool_calls,
             allow_context_type_change=allow_context_type_change, await_result=await_result,
             _hooked=True,
         )  # fmt: skip
+        return hooked
     sampler = sampling_strategy(
         requirements, None if strategy is UNSET else strategy, default=strategy is UNSET,
         format=format, return_results=return_sampling_results,

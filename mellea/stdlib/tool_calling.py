@@ -86,11 +86,12 @@ async def acall_tool(
 ) -> ToolMessage:
     """Run one tool call; never raises for the call's own problems (see module docs)."""
     if hooks.active:  # the tool hook points (mellea.core.hooks.tool)
-        return await hooks.tool.around(  # type: ignore[no-any-return]
+        message: ToolMessage = await hooks.tool.around(
             call, lambda c: _acall_tool(c, tools),
             lambda c, exc: _error_message(c, f"the call was refused: {exc}", exc),
             tool_output_text,
         )  # fmt: skip
+        return message
     return await _acall_tool(call, tools)
 
 
