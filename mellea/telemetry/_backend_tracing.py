@@ -52,8 +52,8 @@ def _response_attributes(mot: Any) -> dict[str, Any]:
         "gen_ai.response.model": gen.response_model,
         "gen_ai.response.id": gen.response_id,
         "gen_ai.response.finish_reasons": list(gen.finish_reasons) if gen.finish_reasons else None,
-        "gen_ai.response.time_to_first_chunk": gen.ttfb_ms / 1000 if gen.ttfb_ms is not None
-        else None,
+        "gen_ai.response.time_to_first_chunk": gen.ttfb_ms / 1000
+        if gen.streaming and gen.ttfb_ms is not None else None,  # streamed requests only
         "gen_ai.request.stream": True if gen.streaming else None,
         "mellea.request.http_attempts": gen.attempts if gen.attempts > 1 else None,
         "mellea.response.cache": extra.get("cache"),

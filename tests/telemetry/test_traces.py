@@ -16,6 +16,7 @@ from opentelemetry.trace import StatusCode
 
 from mellea import generative, start_session
 from mellea.backends import ModelOption
+from mellea.backends.ollama import OllamaModelBackend
 from mellea.backends.openai import OpenAIBackend
 from mellea.core.errors import BackendStatusError, PluginViolationError
 from mellea.core.utils import OtelTraceFilter
@@ -107,6 +108,7 @@ def test_sampled_instruct_with_a_tool_call(otel: Otel, loopback: LoopbackServer)
     assert chat_attrs["gen_ai.usage.output_tokens"] == 12
     assert chat_attrs["gen_ai.response.finish_reasons"] == ("stop",)
     assert chat_attrs["mellea.action.tool_calls"] is True
+    assert "gen_ai.response.time_to_first_chunk" not in chat_attrs  # not streamed
     assert chat.kind.name == "CLIENT"
     validation_attrs = attrs(validation)
     assert validation_attrs["mellea.validation.requirement_count"] == 2
@@ -311,3 +313,25 @@ def test_log_records_name_the_span_they_were_logged_in(
     assert warning.span_id in {  # type: ignore[attr-defined]
         format(s.context.span_id, "016x") for s in (sampling, otel.span("action"))
     }
+
+
+async def test_raw_batch_is_one_text_completion_span(otel: Otel, loopback: LoopbackServer) -> None:
+    from mellea.core.base import CBlock
+    from mellea.plugins.manager import drain_background_tasks
+    from mellea.stdlib.context import SimpleContext
+
+    backend = OllamaModelBackend("granite4:micro", base_url=loopback.url)
+    mots = await backend.generate_from_raw([CBlock("a b"), CBlock("c")], SimpleContext())
+    values = [await m.avalue() for m in mots]
+    await drain_background_tasks()
+    await backend.aclose()
+    assert len(values) == 2
+    span = otel.span("text_completion granite4:micro")
+    assert span.instrumentation_scope.name == "mellea.backend"
+    batch = attrs(span)
+    assert batch["gen_ai.operation.name"] == "text_completion"
+    assert batch["mellea.request.num_actions"] == 2
+    usage = [m.generation.usage for m in mots]
+    assert batch["gen_ai.usage.output_tokens"] == sum(u["completion_tokens"] for u in usage)
+    assert otel.total("gen_ai.client.token.usage", **{"gen_ai.operation.name": "text_completion",
+                                                      "gen_ai.token.type": "output"}) > 0  # fmt: skip
