@@ -15,7 +15,7 @@ above (a long-lived service session would otherwise hold every trace open).
 
 A sampling attempt has no hook of its own when it starts: its span opens when its first
 operation reports (backdated to when the attempt began) and closes at
-`sampling_iteration`; attempts a loop abandons (a parallel strategy's cancelled samples)
+`sampling_iteration` (a `stream()` run's span likewise opens with its first request); attempts a loop abandons (a parallel strategy's cancelled samples)
 are closed when the loop ends.
 """
 
@@ -93,8 +93,16 @@ class SpanTable:
         start_ns: int | None = None,
         attempt_tracer: Any = None,
     ) -> Span:
-        """Open the span of operation `key`, a child of its nearest open ancestor."""
+        """Open the span of operation `key`, a child of its nearest open ancestor.
+
+        If `key` is open already (a span its first child opened, on another thread), that
+        span gets `attributes` and is returned: one span per operation, whoever came first.
+        """
         with self._lock:
+            found = self._open.get(key)
+            if found is not None:
+                set_attributes(found.span, attributes)
+                return found.span
             context = self._parent_context(parent, attempt_tracer or tracer)
             span = self._start_locked(
                 tracer, key, name, parent, context, attributes, kind, start_ns
@@ -131,12 +139,14 @@ class SpanTable:
             found = self._open.get(node.id) if node.kind != "session" else None
             if found is not None:
                 return set_span_in_context(found.span)
-            if node.kind == "attempt" and attempt_tracer is not None:
+            name = _OPENED_BY_CHILDREN.get(node.kind)
+            if name is not None and attempt_tracer is not None:
                 outer = self._parent_context(node.parent, attempt_tracer)
+                above = self._open.get(node.parent.id) if node.parent else None
+                attributes = _attempt_attributes(node, above) if name == "attempt" else {}
                 span = self._start_locked(
-                    attempt_tracer, node.id, "attempt", node.parent, outer,
-                    _attempt_attributes(node, self._open.get(node.parent.id) if node.parent else None),
-                    None, node.started_ns or None,
+                    attempt_tracer, node.id, name, node.parent, outer, attributes, None,
+                    node.started_ns or None,
                 )  # fmt: skip
                 return set_span_in_context(span)
             node = node.parent
@@ -240,6 +250,12 @@ class SpanTable:
 
 
 _get_session: Any = None
+
+
+# Operations whose span may open when the first operation inside them reports (before
+# their own start hook, or with none): a sampling attempt, a `stream()` run (its first
+# request starts before the run's `streaming_start`).
+_OPENED_BY_CHILDREN = {"attempt": "attempt", "streaming": "stream"}
 
 
 def _with_session_id() -> str | None:

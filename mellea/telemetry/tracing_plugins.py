@@ -338,6 +338,7 @@ class StreamingTracingPlugin(Plugin, name="streaming_tracing", priority=1042):
     async def on_streaming_start(
         self, payload: StreamingStartPayload, context: dict[str, Any]
     ) -> None:
+        # Its first request may have opened the span already (it starts before the run).
         open_span(payload.streaming_id or payload.call_id, "stream", payload.parent, {
             "mellea.streaming.has_requirements": payload.has_requirements,
             "mellea.streaming.requirement_count": payload.requirement_count,

@@ -53,6 +53,9 @@ async def test_stream_span_with_events(otel: Otel, loopback: LoopbackServer) -> 
     assert span.events[1].attributes["mellea.streaming.chunk_text_length"] == len("One is fine.")
     assert otel.total("mellea.sampling.successes", strategy="stream") == 1
     assert otel.total("mellea.requirement.checks", requirement="NoForbidden") == 1
+    # The run's request nests under it (it starts before the run's own start hook).
+    assert [c.name for c in otel.children(span)] == ["chat m"]
+    assert otel.spans("chat m")[0].attributes["gen_ai.request.stream"] is True
 
 
 async def test_failed_stream_run_is_counted(otel: Otel, loopback: LoopbackServer) -> None:

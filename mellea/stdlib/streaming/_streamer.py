@@ -435,12 +435,15 @@ async def stream(
     options = dict(model_options or {})
     options.setdefault(ModelOption.STREAM, True)  # the checks need the text as it comes
     timeout = {**backend.model_options, **options}.get(ModelOption.TIMEOUT)
-    mot, new_ctx = await backend.generate_from_context(
-        action, ctx, format=format, model_options=options
-    )
+    streaming_id = uuid.uuid4().hex
+    # The first request belongs to the run: started in its scope, it nests under it.
+    with hooks.scope("streaming", streaming_id) if hooks.active else contextlib.nullcontext():
+        mot, new_ctx = await backend.generate_from_context(
+            action, ctx, format=format, model_options=options
+        )
     events = EventStreamer() if as_events else None
     streamer = Streamer(
-        mot, new_ctx, strategy, reqs, validation_backend or backend, uuid.uuid4().hex,
+        mot, new_ctx, strategy, reqs, validation_backend or backend, streaming_id,
         events._queue if events is not None else None,
     )  # fmt: skip
     # Its task starts at the caller's next await: configure the run before that.
