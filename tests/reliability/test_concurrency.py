@@ -140,7 +140,9 @@ async def test_break_out_of_async_for_does_not_leak_the_slot(
 async def test_cancelling_queued_and_running_thunks_frees_every_slot(
     loopback: LoopbackServer, kind: Kind
 ) -> None:
-    loopback.configure(tokens=50, token_delay=0.05)
+    # The first wave must still be streaming when the last thunk is queued, however
+    # slowly a loaded machine creates 1000 thunks: 400 tokens x 50 ms = 20 s per request.
+    loopback.configure(tokens=400, token_delay=0.05)
     h = Harness(kind, "async", loopback, max_concurrency=8)
     thunks = [
         await h.session.ainstruct(f"q{i}", model_options={ModelOption.STREAM: True})
