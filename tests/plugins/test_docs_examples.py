@@ -33,6 +33,9 @@ DOCS = next(
     ROOT / "missing",
 )
 needs_docs = pytest.mark.skipif(not DOCS.exists(), reason="shared spec folder not present")
+# Verbatim copies of the two pages (Apache-2.0, see examples/docs/LICENSE), so a clean
+# clone without the shared spec folder still runs their code.
+PAGES = Path(__file__).parent / "docs_pages"
 
 PRELUDE = """
 import logging
@@ -113,7 +116,13 @@ nested_set = PluginSet("nested", [_recorder("nested")])
 
 
 def page_blocks(name: str) -> list[str]:
-    return re.findall(r"```python\n(.*?)```", (DOCS / name).read_text(), re.S)
+    return re.findall(r"```python\n(.*?)```", (PAGES / name).read_text(), re.S)
+
+
+@needs_docs
+def test_page_copies_are_verbatim() -> None:
+    for page in ("concepts_plugins.md", "how-to_debug-with-plugins.md"):
+        assert (PAGES / page).read_text() == (DOCS / page).read_text(), page
 
 
 def run_block(source: str, namespace: dict[str, Any]) -> Any:
@@ -143,7 +152,6 @@ def on_loopback(monkeypatch: pytest.MonkeyPatch, loopback: LoopbackServer) -> Lo
     return loopback
 
 
-@needs_docs
 def test_plugins_page_blocks_run_in_order(
     on_loopback: LoopbackServer, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -176,7 +184,6 @@ def test_plugins_page_blocks_run_in_order(
         assert name in namespace
 
 
-@needs_docs
 def test_plugins_page_policy_examples_behave(on_loopback: LoopbackServer) -> None:
     """The blocking, modifying and tool examples do what the page says when they fire."""
     from mellea import start_session
@@ -203,7 +210,6 @@ def test_plugins_page_policy_examples_behave(on_loopback: LoopbackServer) -> Non
         m.instruct("x" * 5000, strategy=None)
 
 
-@needs_docs
 def test_debug_page_blocks_register_the_builtin_plugins(
     on_loopback: LoopbackServer, caplog: pytest.LogCaptureFixture
 ) -> None:
