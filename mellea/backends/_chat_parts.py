@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..core.backend import generate_walk
 from ..core.errors import BackendError, InvalidOptionError, MelleaError
-from .formatter import ChatMessage, iter_thunk_inputs
+from .formatter import ChatMessage
 from .model_options import ResolvedOptions
 
 if TYPE_CHECKING:
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
 
     from ..core.base import CBlock, Component
     from ..core.context import ContextItem
+    from ..core.thunk import ModelOutputThunk
 
 
 @dataclass
@@ -58,13 +60,28 @@ def check_prompt(messages: list[ChatMessage]) -> None:
     )
 
 
+def pending_inputs(
+    history: list[ContextItem], action: Component[Any] | CBlock
+) -> list[ModelOutputThunk[Any]]:
+    """The unfinished thunks the prompt depends on (earlier turns, composed inputs)."""
+    if not history:
+        return generate_walk(action)
+    return [t for item in (*history, action) for t in generate_walk(item)]
+
+
 async def wait_for_inputs(history: list[ContextItem], action: Component[Any] | CBlock) -> None:
     """Wait for unfinished thunks the prompt depends on (earlier turns, composed inputs).
 
     This is what keeps overlapping requests on a `ChatContext` correct: a turn waits for
     the previous turn's reply before its history is rendered.
     """
-    pending = [t for item in (*history, action) for t in iter_thunk_inputs(item)]
+    pending = pending_inputs(history, action)
+    if pending:
+        await wait_for(pending)
+
+
+async def wait_for(pending: list[ModelOutputThunk[Any]]) -> None:
+    """Wait for each of `pending`; one that failed fails the request (`BackendError`)."""
     for dependency in pending:
         if dependency.is_computed():
             continue
@@ -80,4 +97,12 @@ async def wait_for_inputs(history: list[ContextItem], action: Component[Any] | C
             )
 
 
-__all__ = ["NO_GATE", "RawCall", "check_format", "check_prompt", "wait_for_inputs"]
+__all__ = [
+    "NO_GATE",
+    "RawCall",
+    "check_format",
+    "check_prompt",
+    "pending_inputs",
+    "wait_for",
+    "wait_for_inputs",
+]

@@ -91,26 +91,28 @@ def generate_walk(c: Component[Any] | CBlock) -> list[ModelOutputThunk[Any]]:
     Each thunk is listed once; a component reached again (shared, or a cycle) is not
     walked twice.
     """
+    # Iterative (an explicit stack, nodes visited in the recursive order): it runs on every
+    # call, and a recursive closure would leave a reference cycle behind each time.
     found: list[ModelOutputThunk[Any]] = []
-    seen: set[int] = set()
-
-    def walk(node: object) -> None:
+    seen: dict[int, object] = {}  # keeps what was visited alive, so no id is reused meanwhile
+    stack: list[object] = [c]
+    while stack:
+        node = stack.pop()
         if id(node) in seen:
-            return
-        seen.add(id(node))
+            continue
+        seen[id(node)] = node
         if isinstance(node, ModelOutputThunk):
             if not node.is_computed():
                 found.append(node)
         elif isinstance(node, Component):
-            for part in node.parts():
-                walk(part)
+            parts = node.parts()
+            if parts:
+                stack.extend(reversed(parts))
         elif not isinstance(node, CBlock):
             raise TypeError(
                 "parts() may only hold CBlocks, Components and ModelOutputThunks, "
                 f"found {type(node).__name__}"
             )
-
-    walk(c)
     return found
 
 

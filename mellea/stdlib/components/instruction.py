@@ -96,7 +96,8 @@ class Instruction(Component[str]):
 
     def parts(self) -> list[Component[Any] | CBlock]:
         found: list[Component[Any] | CBlock] = list(self.requirements)
-        found.extend(v for v in self.grounding_context.values() if not isinstance(v, str))
+        if self.grounding_context:
+            found.extend(v for v in self.grounding_context.values() if not isinstance(v, str))
         return found
 
     def copy_and_repair(self, repair_string: str) -> Instruction:
