@@ -15,6 +15,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from .._runtime.portal import get_portal
 from ..core import hooks
 from ..core.base import CBlock, Component
+from ..core.context import Context
 from ..core.errors import (
     BackendError,
     ComponentParseError,
@@ -32,7 +34,15 @@ from ..core.errors import (
     MelleaError,
 )
 from ..core.thunk import ModelOutputThunk
-from ._chat_parts import NO_GATE, RawCall, check_format, check_prompt, wait_for_inputs
+from ._chat_parts import (
+    NO_GATE,
+    RawCall,
+    check_format,
+    check_prompt,
+    pending_inputs,
+    wait_for,
+    wait_for_inputs,
+)
 from ._policy import call_deadline
 from .backend import FormatterBackend
 from .formatter import (
@@ -48,7 +58,7 @@ from .tools import MelleaTool, action_tools, normalize_tools
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from ..core.context import Context, ContextItem
+    from ..core.context import ContextItem
 
 logger = logging.getLogger("mellea")
 
@@ -94,6 +104,16 @@ def set_process_layers(layers: Sequence[CallLayer]) -> tuple[CallLayer, ...]:
     global _process_layers
     previous, _process_layers = _process_layers, tuple(layers)
     return previous
+
+
+def _passed_now(gate: object) -> Callable[[], None] | None:
+    """Pass `gate` (an `Admission`, or another engine's async context manager) at once if
+    it is open and can say so; returns how to leave it (None: use `async with`)."""
+    try_enter = getattr(gate, "try_enter", None)
+    if try_enter is not None and try_enter():
+        leave: Callable[[], None] = getattr(gate, "leave")  # noqa: B009 - duck-typed
+        return leave
+    return None
 
 
 class ChatBackend(FormatterBackend):
@@ -165,41 +185,70 @@ class ChatBackend(FormatterBackend):
 
         `layers` (outermost first) see the rendered call before the engine does.
         """
-        mot: ModelOutputThunk[Any] | None = None
-
-        def plan(
-            format: type[BaseModel] | None,
-            model_options: Mapping[str, Any] | None,
-            tool_calls: bool,
-        ) -> Coroutine[Any, Any, None]:
-            nonlocal mot
-            options = resolve_options(
-                self.model_options, model_options, native_aliases=self.native_aliases
-            )
-            self._check_options(options)
-            if format is not None:
-                check_format(format)
-            tools = normalize_tools(options.tools)
-            if tool_calls:  # a component may offer tools of its own (an MObject's methods)
-                tools = {**action_tools(action), **tools}
-            if mot is None:
-                mot = self._new_thunk(action)
-            mot._action = action
-            mot._model_options = options.raw
-            mot.generation.model = self.model_id
-            mot.generation.provider = self.provider
-            mot.generation.streaming = options.stream
-            chain = (*layers, *_process_layers) if _process_layers else tuple(layers)
-            return self._drive(mot, action, ctx, options, format, tool_calls, tools, chain)
-
-        coro = plan(format, model_options, tool_calls)
-        assert mot is not None
+        layers = tuple(layers)
+        options, tools = self._validated(action, format, model_options, tool_calls)
+        mot = self._new_thunk(action)
+        coro = self._planned(mot, action, ctx, layers, options, format, tool_calls, tools)
         if hooks.active:  # the generation hook points (pre-call may change or block the call)
+            replan = functools.partial(self._replan, mot, action, ctx, layers)
             coro = hooks.generation.around(
-                self, mot, coro, action, ctx, format, model_options, tool_calls, plan
+                self, mot, coro, action, ctx, format, model_options, tool_calls, replan
             )
         mot._attach(get_portal().spawn(coro))
         return mot
+
+    def _validated(
+        self,
+        action: Component[Any] | CBlock,
+        format: type[BaseModel] | None,
+        model_options: Mapping[str, Any] | None,
+        tool_calls: bool,
+    ) -> tuple[ResolvedOptions, dict[str, MelleaTool[..., Any]]]:
+        """The call's options and tools, checked (raises before any thunk exists)."""
+        options = resolve_options(
+            self.model_options, model_options, native_aliases=self.native_aliases
+        )
+        self._check_options(options)
+        if format is not None:
+            check_format(format)
+        tools = normalize_tools(options.tools) if options.tools else {}
+        if tool_calls:  # a component may offer tools of its own (an MObject's methods)
+            tools = {**action_tools(action), **tools}
+        return options, tools
+
+    def _replan(
+        self,
+        mot: ModelOutputThunk[Any],
+        action: Component[Any] | CBlock,
+        ctx: Context,
+        layers: tuple[CallLayer, ...],
+        format: type[BaseModel] | None,
+        model_options: Mapping[str, Any] | None,
+        tool_calls: bool,
+    ) -> Coroutine[Any, Any, None]:
+        """The generation again, for a call a `generation_pre_call` hook changed."""
+        options, tools = self._validated(action, format, model_options, tool_calls)
+        return self._planned(mot, action, ctx, layers, options, format, tool_calls, tools)
+
+    def _planned(
+        self,
+        mot: ModelOutputThunk[Any],
+        action: Component[Any] | CBlock,
+        ctx: Context,
+        layers: tuple[CallLayer, ...],
+        options: ResolvedOptions,
+        format: type[BaseModel] | None,
+        tool_calls: bool,
+        tools: dict[str, MelleaTool[..., Any]],
+    ) -> Coroutine[Any, Any, None]:
+        mot._action = action
+        mot._model_options = options.raw
+        gen = mot.generation
+        gen.model = self.model_id
+        gen.provider = self.provider
+        gen.streaming = options.stream
+        chain = (*layers, *_process_layers) if _process_layers else layers
+        return self._drive(mot, action, ctx, options, format, tool_calls, tools, chain)
 
     def request_description(self, call: ChatCall) -> dict[str, Any]:
         """What this engine would send for `call`, as plain JSON-able data.
@@ -304,15 +353,55 @@ class ChatBackend(FormatterBackend):
         tools: dict[str, MelleaTool[..., Any]],
         layers: tuple[CallLayer, ...] = (),
     ) -> None:
-        async def work() -> None:
-            history = await ctx.aview_for_generation(self) or []
-            await wait_for_inputs(history, action)
-            # With layers, only a call that reaches the engine queues at its gate.
-            gate = None if layers else self._admission()
-            async with gate or NO_GATE:
-                await self._run(mot, action, history, options, format, tool_calls, tools, layers)
+        """The whole chat call, settling the thunk (`_settle`'s work inlined: this runs
+        once per generation, and every frame a parked call keeps costs memory)."""
+        try:
+            if options.timeout is None:
+                await self._chat_call(mot, action, ctx, options, format, tool_calls, tools, layers)
+            else:
+                async with call_deadline(options.timeout):
+                    await self._chat_call(
+                        mot, action, ctx, options, format, tool_calls, tools, layers
+                    )
+            mot._resolve(self._parse(action, mot, format))
+        except asyncio.CancelledError:
+            mot._fail(GenerationCancelled("the generation was cancelled"), cancelled=True)
+            raise
+        except MelleaError as exc:
+            mot._fail(exc)
+        except Exception as exc:  # an engine bug must still settle the thunk, typed
+            mot._fail(self._engine_bug(exc))
 
-        await self._settle(mot, action, options, format, work)
+    async def _chat_call(
+        self,
+        mot: ModelOutputThunk[Any],
+        action: Component[Any] | CBlock,
+        ctx: Context,
+        options: ResolvedOptions,
+        format: type[BaseModel] | None,
+        tool_calls: bool,
+        tools: dict[str, MelleaTool[..., Any]],
+        layers: tuple[CallLayer, ...],
+    ) -> None:
+        if type(ctx).aview_for_generation is Context.aview_for_generation:
+            history = ctx.view_for_generation() or []  # no compaction needing the model
+        else:
+            history = await ctx.aview_for_generation(self) or []
+        pending = pending_inputs(history, action)
+        if pending:
+            await wait_for(pending)
+        # With layers, only a call that reaches the engine queues at its gate.
+        gate = None if layers else self._admission()
+        if gate is None:
+            await self._run(mot, action, history, options, format, tool_calls, tools, layers)
+        elif (leave := _passed_now(gate)) is not None:  # open: no context manager's coroutines
+            try:
+                await self._run(mot, action, history, options, format, tool_calls, tools, layers)
+            finally:
+                leave()
+        else:
+            async with gate:
+                await self._run(mot, action, history, options, format, tool_calls, tools, layers)
 
     async def _settle(
         self,
@@ -335,10 +424,13 @@ class ChatBackend(FormatterBackend):
         except MelleaError as exc:
             mot._fail(exc)
         except Exception as exc:  # an engine bug must still settle the thunk, typed
-            logger.debug("unexpected error in %s", type(self).__name__, exc_info=True)
-            error = BackendError(f"{type(self).__name__} failed: {exc!r}")
-            error.__cause__ = exc
-            mot._fail(error)
+            mot._fail(self._engine_bug(exc))
+
+    def _engine_bug(self, exc: Exception) -> BackendError:
+        logger.debug("unexpected error in %s", type(self).__name__, exc_info=True)
+        error = BackendError(f"{type(self).__name__} failed: {exc!r}")
+        error.__cause__ = exc
+        return error
 
     async def _run(
         self,

@@ -217,6 +217,17 @@ class HttpEndpoint:
                     self.waiting -= 1
         self.in_flight += 1
 
+    def _try_take_slot(self) -> bool:
+        """Take a slot without waiting, if one is free (the usual case, on the hot path)."""
+        slots = self._slots
+        if slots is None:
+            if self.max_concurrency is not None:
+                return False  # made by `_take_slot`
+        elif not slots.try_acquire():
+            return False
+        self.in_flight += 1
+        return True
+
     def _give_slot(self) -> None:
         self.in_flight -= 1
         if self._slots is not None:
@@ -263,7 +274,8 @@ class HttpEndpoint:
         """POST `content` once and return the decoded JSON answer (the non-streaming call:
         one flat coroutine, no context managers, as it is the hot path)."""
         read = self.timeout.read
-        await self._take_slot()
+        if not self._try_take_slot():
+            await self._take_slot()
         try:
             response = await self._send(path, content, read, headers)
             try:
@@ -294,7 +306,8 @@ class HttpEndpoint:
         backend's). Raises a typed `MelleaError` for any failure.
         """
         read = self.timeout.read if isinstance(read_timeout, _Default) else read_timeout
-        await self._take_slot()
+        if not self._try_take_slot():
+            await self._take_slot()
         try:
             response = await self._send(path, content, read, headers)
             setattr(response, _READ_TIMEOUT, read)  # for the errors of iter_lines/read_json

@@ -124,6 +124,19 @@ class Admission:
         self.admitted += 1
 
     async def __aexit__(self, *exc_info: object) -> None:
+        self.leave()
+
+    def try_enter(self) -> bool:
+        """Pass the gate now if it is open (no wait, no queue); then `leave()` after."""
+        sem = self._sem
+        if sem is None:
+            sem = self._sem = Slots(self._capacity)
+        if sem.try_acquire():
+            self.admitted += 1
+            return True
+        return False
+
+    def leave(self) -> None:
         assert self._sem is not None
         self.admitted -= 1
         self._sem.release()

@@ -33,6 +33,13 @@ class Slots:
         """True if `acquire` would wait."""
         return self.used >= self.limit or self.waiting > 0
 
+    def try_acquire(self) -> bool:
+        """Take a free slot now if there is one and nobody is waiting for it."""
+        if self.used < self.limit and not self.waiting:
+            self.used += 1
+            return True
+        return False
+
     async def acquire(self) -> None:
         if self.used < self.limit and not self.waiting:
             self.used += 1
