@@ -283,22 +283,42 @@ class OpenAIBackend(NoAdapters, ChatBackend):
         return without_stream_fields(self._payload(call, fetch_media=False))
 
     async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
-        await prefetch_audio_urls(call.messages)  # no provider takes audio by URL
+        if any(m.get("audio") for m in call.messages):
+            await prefetch_audio_urls(call.messages)  # no provider takes audio by URL
+        if call.json_schema is None:
+            await self._send_chat(call, mot, "json_schema", None)
+            return
 
-        async def send(form: JsonForm, retry: RetryPolicy | None) -> None:
-            payload = self._payload(call, form)
-            conversation = payload["messages"]
+        async def probe(form: JsonForm, probing: bool) -> None:
+            await self._send_chat(call, mot, form, NO_RETRY if probing else None)
+
+        await self._json_form.run(probe, mot, self.service)
+
+    async def _send_chat(
+        self, call: ChatCall, mot: ModelOutputThunk[Any], form: JsonForm, retry: RetryPolicy | None
+    ) -> None:
+        """One chat-completions request for `call` (response_format in `form`) into `mot`."""
+        payload = self._payload(call, form)
+        conversation = payload["messages"]
+        opts = call.options
+        if not opts.stream:  # the common case, without the streaming reader's layers
+            await self.processing(
+                mot, await self._http.post_json(CHAT_PATH, payload, mot, retry=retry)
+            )
+        else:
 
             async def done(m: ModelOutputThunk[Any]) -> None:
-                opts = call.options
                 await self.post_processing(
                     m, call.tools, conversation, opts.thinking, opts.seed, call.format
                 )
 
-            reader = ChatReader(self.processing, done)
-            await self._send(CHAT_PATH, payload, call.options, mot, retry, reader)
-
-        await self._send_with_json_form(send, call.json_schema is not None, mot)
+            await self._send(
+                CHAT_PATH, payload, opts, mot, retry, ChatReader(self.processing, done)
+            )
+            return
+        await self.post_processing(
+            mot, call.tools, conversation, opts.thinking, opts.seed, call.format
+        )
 
     async def processing(self, mot: ModelOutputThunk[Any], chunk: Any) -> None:
         """One answer object into `mot`: a whole `chat.completion` or a stream's
