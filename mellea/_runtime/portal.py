@@ -37,7 +37,7 @@ class TaskHandle:
         self.task: asyncio.Task[Any] | None = None
         self._cancel_requested = False
         self._done = False
-        self._stopped_waiters: list[Waiter] = []
+        self._stopped_waiters: list[Waiter] | None = None
 
     def _start(self, coro: Coroutine[Any, Any, Any]) -> None:
         if self._cancel_requested:
@@ -49,8 +49,11 @@ class TaskHandle:
 
     def _on_done(self, _task: object) -> None:
         self._done = True
-        waiters, self._stopped_waiters = self._stopped_waiters, []
-        for waiter in waiters:
+        # A finished task (its coroutine, context, ...) is of no more use: the thunk that
+        # keeps this handle, maybe for a long time in a history, need not keep it alive.
+        self.task = None
+        waiters, self._stopped_waiters = self._stopped_waiters, None
+        for waiter in waiters or ():
             wake(waiter)
 
     def cancel(self) -> None:
@@ -73,7 +76,10 @@ class TaskHandle:
             return
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
-        self._stopped_waiters.append((loop, fut, threading.get_ident()))
+        waiters = self._stopped_waiters
+        if waiters is None:
+            waiters = self._stopped_waiters = []
+        waiters.append((loop, fut, threading.get_ident()))
         if self._done:  # finished while we registered (on the portal thread)
             return
         await fut

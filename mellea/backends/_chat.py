@@ -492,9 +492,8 @@ class ChatBackend(FormatterBackend):
                 )
                 return None
         if isinstance(action, Component) and not isinstance(action, CBlock):
-            probe: ModelOutputThunk[Any] = ModelOutputThunk(text, tool_calls=mot.tool_calls)
             try:
-                return action.parse(probe)
+                return action.parse(mot._parse_view(text))
             except ComponentParseError as exc:
                 mot.generation.extra["parse_error"] = exc
         return None

@@ -119,7 +119,10 @@ def settled_log(mot: ModelOutputThunk[Any]) -> GenerateLog:
     """`mot`'s log, completed from what its producer recorded (a backend's own entries win)."""
     log = mot._generate_log
     if log is None:
-        log = GenerateLog(date=datetime.datetime.now())
+        when = mot._settled_at
+        log = GenerateLog(
+            date=datetime.datetime.now() if when is None else datetime.datetime.fromtimestamp(when)
+        )
     gen = mot.generation
     if log.prompt is None:
         log.prompt = mot._prompt

@@ -75,6 +75,28 @@ class ModelOutputThunk(CBlock, Generic[S]):
     sampling_result: SamplingResult | None = None
     """Set when a sampling strategy produced this thunk: every attempt and its validation."""
 
+    # Defaults every thunk starts with live on the class: an instance stores only what its
+    # generation changes, so a pending thunk is small and quick to make.
+    parsed_repr: S | None = None
+    """The component's parsed form of the value (e.g. a validated pydantic model)."""
+    tool_calls: dict[str, ModelToolCall] | None = None
+    """The tool calls the model asked for, by name."""
+    thinking: str | None = None
+    """The model's reasoning trace, when the engine returns it separately."""
+    _generate_log: GenerateLog | None = None
+    _settled_at: float | None = None  # time.time() when a backend's generation settled
+    _error: MelleaError | None = None
+    _read_idx = 0
+    _reader: asyncio.Task[Any] | None = None
+    _stream_waiter: Waiter | None = None
+    _done_waiters: list[Waiter] | None = None
+    _done_event: threading.Event | None = None
+    _handle: GenerationHandle | None = None
+    # What produced it (for last_prompt(), repair loops and debugging).
+    _action: Component[Any] | CBlock | None = None
+    _prompt: Any = None
+    _model_options: dict[str, Any] | None = None
+    _started_at: float | None = None  # perf_counter() when the request went out
     _watchers: list[Waiter] | None = None
     """`watch()` iterators waiting for text (created on first use: pending thunks stay small)."""
     # Set only while plugins observe this generation (`mellea.core.hooks.generation`):
@@ -89,29 +111,31 @@ class ModelOutputThunk(CBlock, Generic[S]):
         tool_calls: dict[str, ModelToolCall] | None = None,
     ) -> None:
         super().__init__(value, meta)
-        self.parsed_repr: S | None = parsed_repr
-        self.tool_calls: dict[str, ModelToolCall] | None = tool_calls
+        if parsed_repr is not None:
+            self.parsed_repr = parsed_repr
+        if tool_calls is not None:
+            self.tool_calls = tool_calls
         self.generation = GenerationMetadata()
         self.raw = RawProviderResponse()
         """The provider's own response, when the backend keeps it."""
-        self.thinking: str | None = None
-        """The model's reasoning trace, when the engine returns it separately."""
-        self._generate_log: GenerateLog | None = None
         self._state = _State.PENDING if value is None else _State.DONE
         self._parts: list[str] = [value] if value else []
-        self._error: MelleaError | None = None
         self._lock = threading.Lock()
-        self._read_idx = 0
-        self._reader: asyncio.Task[Any] | None = None
-        self._stream_waiter: Waiter | None = None
-        self._done_waiters: list[Waiter] = []
-        self._done_event: threading.Event | None = None
-        self._handle: GenerationHandle | None = None
-        # What produced it (for last_prompt(), repair loops and debugging).
-        self._action: Component[Any] | CBlock | None = None
-        self._prompt: Any = None
-        self._model_options: dict[str, Any] | None = None
-        self._started_at: float | None = None  # perf_counter() when the request went out
+
+    def _parse_view(self, text: str) -> ModelOutputThunk[Any]:
+        """A computed thunk of `text` for a component's `parse()` before this one settles:
+        the same tool calls and generation records, no generation of its own."""
+        view: ModelOutputThunk[Any] = ModelOutputThunk.__new__(ModelOutputThunk)
+        view._underlying_value = text
+        view._meta = {}
+        view.cache = False
+        view.tool_calls = self.tool_calls
+        view.generation = self.generation
+        view.raw = self.raw
+        view._state = _State.DONE
+        view._parts = [text] if text else []
+        view._lock = threading.Lock()
+        return view
 
     # ----- reading ---------------------------------------------------------------
 
@@ -157,11 +181,19 @@ class ModelOutputThunk(CBlock, Generic[S]):
     def generate_log(self) -> GenerateLog | None:
         """How this thunk was generated (prompt as sent, backend, options, output, action).
 
-        Recorded when the generation settles; the backend may add its own details. The
-        same object every time, so marks such as `is_final_result` stick. None for a
-        thunk no backend produced.
+        Made on first use once the generation settled (dated when it settled), from what
+        the generation recorded; the backend may add its own details. The same object
+        every time, so marks such as `is_final_result` stick. None for a thunk no backend
+        produced, and while it is still generating.
         """
-        return self._generate_log
+        log = self._generate_log
+        if log is None and self._settled_at is not None:
+            made = settled_log(self)  # (outside the lock: it reads partial_value)
+            with self._lock:
+                if self._generate_log is None:
+                    self._generate_log = made
+                log = self._generate_log
+        return log
 
     async def avalue(self) -> str:
         """Wait for the generation and return the full text."""
@@ -368,11 +400,13 @@ class ModelOutputThunk(CBlock, Generic[S]):
 
     def _record_log(self) -> None:
         if self._action is not None or self._prompt is not None:  # a backend's generation
-            self._generate_log = settled_log(self)
+            # The log itself is made when asked for (most never are): a settled thunk
+            # kept in a history then holds no log object and no reference cycle.
+            self._settled_at = time.time()
 
     def _take_waiters(self) -> list[Waiter]:
-        waiters = self._done_waiters
-        self._done_waiters = []
+        waiters = self._done_waiters or []
+        self._done_waiters = None
         if self._watchers:
             waiters += self._watchers
             self._watchers = None
@@ -445,6 +479,8 @@ class ModelOutputThunk(CBlock, Generic[S]):
             if self._state is not _State.PENDING:
                 return
             self._check_has_producer()
+            if self._done_waiters is None:
+                self._done_waiters = []
             self._done_waiters.append((loop, fut, threading.get_ident()))
         try:
             await fut
