@@ -155,6 +155,8 @@ def sampling_strategy(
     `strategy=None` still validates given requirements, once: they are never ignored.
     """
     if default:
+        if not requirements and format is None and not return_results:
+            return None  # what the default strategy would decide: nothing to check
         strategy = RejectionSamplingStrategy(loop_budget=2)
     if strategy is None:
         if requirements or return_results:
