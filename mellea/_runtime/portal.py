@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
+import contextvars
 import logging
 import os
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from .waiters import Waiter, wake
+from .waiters import Inbox, Waiter, inbox, wake
 
 T = TypeVar("T")
 logger = logging.getLogger("mellea")
@@ -46,6 +47,12 @@ class TaskHandle:
             return
         self.task = self._portal.loop.create_task(coro)
         self.task.add_done_callback(self._on_done)
+
+    def _start_in(self, started: tuple[Coroutine[Any, Any, Any], contextvars.Context]) -> None:
+        """`_start` in the spawning caller's context (its context variables: hook scopes,
+        deadlines, telemetry) — posted through the inbox, which runs callbacks in its own."""
+        coro, context = started
+        context.run(self._start, coro)
 
     def _on_done(self, _task: object) -> None:
         self._done = True
@@ -91,6 +98,7 @@ class Portal:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._inbox: Inbox | None = None
         self._thread: threading.Thread | None = None
         self._pid = 0
 
@@ -116,6 +124,7 @@ class Portal:
             )
             thread.start()
             ready.wait()
+            self._inbox = inbox(loop)
             self._loop, self._thread, self._pid = loop, thread, os.getpid()
             return loop
 
@@ -131,6 +140,8 @@ class Portal:
         loop = self.loop
         if self.on_portal_thread():
             handle._start(coro)
+        elif self._inbox is not None:  # batched with other threads' spawns
+            self._inbox.post(handle._start_in, (coro, contextvars.copy_context()))
         else:
             loop.call_soon_threadsafe(handle._start, coro)
         return handle
