@@ -94,6 +94,9 @@ class CallLayer(Protocol):
 
 _process_layers: tuple[CallLayer, ...] = ()
 
+_NO_HISTORY: tuple[ContextItem, ...] = ()
+"""What a generation sees of a context that sends none (shared: nothing adds to it)."""
+
 
 def set_process_layers(layers: Sequence[CallLayer]) -> tuple[CallLayer, ...]:
     """Put `layers` innermost (nearest the engine) under every chat call in this process.
@@ -145,7 +148,8 @@ class ChatBackend(FormatterBackend):
     @property
     def chat_formatter(self) -> ChatFormatter | None:
         """The formatter rendering components into messages (None: mellea's default)."""
-        return self.formatter if isinstance(self.formatter, ChatFormatter) else None
+        formatter = self.formatter  # (None first: isinstance against an ABC costs a call)
+        return formatter if formatter is not None and isinstance(formatter, ChatFormatter) else None
 
     def _check_options(self, options: ResolvedOptions) -> None:
         """Refuse what this engine cannot do (before any request)."""
@@ -169,7 +173,7 @@ class ChatBackend(FormatterBackend):
         mot = self.start(
             action, ctx, format=format, model_options=model_options, tool_calls=tool_calls
         )
-        return mot, ctx.add(action).add(mot)
+        return mot, ctx._add_turn(action, mot)
 
     def start(
         self,
@@ -353,16 +357,36 @@ class ChatBackend(FormatterBackend):
         tools: dict[str, MelleaTool[..., Any]],
         layers: tuple[CallLayer, ...] = (),
     ) -> None:
-        """The whole chat call, settling the thunk (`_settle`'s work inlined: this runs
-        once per generation, and every frame a parked call keeps costs memory)."""
+        """The whole chat call, settling the thunk: one coroutine frame while the call
+        waits (for its inputs, at the gate), as a parked call's memory is mostly frames."""
         try:
-            if options.timeout is None:
-                await self._chat_call(mot, action, ctx, options, format, tool_calls, tools, layers)
-            else:
-                async with call_deadline(options.timeout):
-                    await self._chat_call(
-                        mot, action, ctx, options, format, tool_calls, tools, layers
+            async with NO_GATE if options.timeout is None else call_deadline(options.timeout):
+                if type(ctx).aview_for_generation is Context.aview_for_generation:
+                    history = ctx.view_for_generation() or _NO_HISTORY  # no model compaction
+                else:
+                    history = await ctx.aview_for_generation(self) or _NO_HISTORY
+                pending = pending_inputs(history, action)
+                if pending:
+                    await wait_for(pending)
+                del pending
+                # With layers, only a call that reaches the engine queues at its gate.
+                gate = None if layers else self._admission()
+                if gate is None:
+                    await self._run(
+                        mot, action, history, options, format, tool_calls, tools, layers
                     )
+                elif (leave := _passed_now(gate)) is not None:  # open: no gate coroutines
+                    try:
+                        await self._run(
+                            mot, action, history, options, format, tool_calls, tools, layers
+                        )
+                    finally:
+                        leave()
+                else:
+                    async with gate:
+                        await self._run(
+                            mot, action, history, options, format, tool_calls, tools, layers
+                        )
             mot._resolve(self._parse(action, mot, format))
         except asyncio.CancelledError:
             mot._fail(GenerationCancelled("the generation was cancelled"), cancelled=True)
@@ -371,37 +395,6 @@ class ChatBackend(FormatterBackend):
             mot._fail(exc)
         except Exception as exc:  # an engine bug must still settle the thunk, typed
             mot._fail(self._engine_bug(exc))
-
-    async def _chat_call(
-        self,
-        mot: ModelOutputThunk[Any],
-        action: Component[Any] | CBlock,
-        ctx: Context,
-        options: ResolvedOptions,
-        format: type[BaseModel] | None,
-        tool_calls: bool,
-        tools: dict[str, MelleaTool[..., Any]],
-        layers: tuple[CallLayer, ...],
-    ) -> None:
-        if type(ctx).aview_for_generation is Context.aview_for_generation:
-            history = ctx.view_for_generation() or []  # no compaction needing the model
-        else:
-            history = await ctx.aview_for_generation(self) or []
-        pending = pending_inputs(history, action)
-        if pending:
-            await wait_for(pending)
-        # With layers, only a call that reaches the engine queues at its gate.
-        gate = None if layers else self._admission()
-        if gate is None:
-            await self._run(mot, action, history, options, format, tool_calls, tools, layers)
-        elif (leave := _passed_now(gate)) is not None:  # open: no context manager's coroutines
-            try:
-                await self._run(mot, action, history, options, format, tool_calls, tools, layers)
-            finally:
-                leave()
-        else:
-            async with gate:
-                await self._run(mot, action, history, options, format, tool_calls, tools, layers)
 
     async def _settle(
         self,
@@ -436,7 +429,7 @@ class ChatBackend(FormatterBackend):
         self,
         mot: ModelOutputThunk[Any],
         action: Component[Any] | CBlock,
-        history: list[ContextItem],
+        history: Sequence[ContextItem],
         options: ResolvedOptions,
         format: type[BaseModel] | None,
         tool_calls: bool,

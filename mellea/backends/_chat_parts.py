@@ -3,6 +3,7 @@ depends on, and the plain-completion call (`RawCall`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -51,8 +52,9 @@ def check_format(format: object) -> None:
 
 def check_prompt(messages: list[ChatMessage]) -> None:
     """An all-empty prompt would make the model answer nothing in particular: refuse it."""
-    for message in messages:
-        if any(message.get(k) for k in ("content", "images", "audio", "tool_calls")):
+    for message in messages:  # (no generator expression: it runs on every call)
+        get = message.get
+        if get("content") or get("images") or get("audio") or get("tool_calls"):
             return
     raise InvalidOptionError(
         "the prompt is empty: there is nothing to send to the model (an empty instruction, "
@@ -61,7 +63,7 @@ def check_prompt(messages: list[ChatMessage]) -> None:
 
 
 def pending_inputs(
-    history: list[ContextItem], action: Component[Any] | CBlock
+    history: Sequence[ContextItem], action: Component[Any] | CBlock
 ) -> list[ModelOutputThunk[Any]]:
     """The unfinished thunks the prompt depends on (earlier turns, composed inputs)."""
     if not history:
@@ -69,7 +71,7 @@ def pending_inputs(
     return [t for item in (*history, action) for t in generate_walk(item)]
 
 
-async def wait_for_inputs(history: list[ContextItem], action: Component[Any] | CBlock) -> None:
+async def wait_for_inputs(history: Sequence[ContextItem], action: Component[Any] | CBlock) -> None:
     """Wait for unfinished thunks the prompt depends on (earlier turns, composed inputs).
 
     This is what keeps overlapping requests on a `ChatContext` correct: a turn waits for

@@ -81,6 +81,10 @@ def encode_payload(payload: Any) -> bytes:
         ) from None
 
 
+_NONE_AVOIDED: set[int] = set()
+"""The replicas to avoid before any attempt failed: none (shared; never added to)."""
+
+
 class Admission:
     """The queue in front of a backend: at most `capacity` calls past it at once.
 
@@ -104,23 +108,30 @@ class Admission:
         return {"capacity": self._capacity, "admitted": self.admitted, "waiting": self.waiting}
 
     async def __aenter__(self) -> None:
-        if self._sem is None:
-            self._sem = Slots(self._capacity)
+        if self.try_enter():
+            return
+        sem = self._sem
+        assert sem is not None  # made by try_enter
         self.waiting += 1
+        waiter = sem.queue()  # awaited here: no coroutine of its own per queued call
         try:
             if self._pool_timeout is None:
-                await self._sem.acquire()
+                await waiter
             else:
                 async with asyncio.timeout(self._pool_timeout):
-                    await self._sem.acquire()
-        except TimeoutError:
-            raise PoolTimeoutError(
-                f"all {self._capacity} request slots to {self._where} stayed busy for "
-                f"{self._pool_timeout:g} s (pool timeout); raise max_concurrency or the pool "
-                "timeout"
-            ) from None
+                    await waiter
+        except BaseException as exc:
+            sem.left_queue(waiter, failed=True)
+            if isinstance(exc, TimeoutError):
+                raise PoolTimeoutError(
+                    f"all {self._capacity} request slots to {self._where} stayed busy for "
+                    f"{self._pool_timeout:g} s (pool timeout); raise max_concurrency or the "
+                    "pool timeout"
+                ) from None
+            raise
         finally:
             self.waiting -= 1
+        sem.left_queue(waiter, failed=False)
         self.admitted += 1
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -297,10 +308,14 @@ class ReplicaSet:
         """A non-streaming POST, returning the decoded JSON body (same retries as `open`;
         an error while reading the answer is never retryable, so never retried)."""
         content = encode_payload(payload)
-        retrier = Retrier(retry or self.retry, mot)
-        avoid: set[int] = set()
+        # The retry bookkeeping is made at the first failure: most calls never need it.
+        retrier: Retrier | None = None
+        avoid: set[int] = _NONE_AVOIDED
+        if mot is not None:
+            mot.generation.attempts = 1
         while True:
-            retrier.attempt()
+            if retrier is not None:
+                retrier.attempt()
             i = self._pick(avoid)
             self._busy[i] += 1
             try:
@@ -312,6 +327,10 @@ class ReplicaSet:
                 return data
             finally:
                 self._busy[i] -= 1
+            if retrier is None:
+                retrier = Retrier(retry or self.retry, mot)
+                retrier.attempts = 1
+                avoid = set()
             if self._failed(i, error, avoid):
                 continue
             await retrier.backoff(error)

@@ -41,21 +41,32 @@ class Slots:
         return False
 
     async def acquire(self) -> None:
-        if self.used < self.limit and not self.waiting:
-            self.used += 1
+        if self.try_acquire():
             return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        self.waiting += 1
+        waiter = self.queue()
         try:
             await waiter
         except BaseException:
-            if waiter.done() and not waiter.cancelled():
-                self.release()  # the slot arrived as we were cancelled: pass it on
+            self.left_queue(waiter, failed=True)
             raise
-        finally:
-            self.waiting -= 1
-        # (a cancelled waiter stays in the deque; `release` skips it)
+        self.left_queue(waiter, failed=False)
+
+    def queue(self) -> asyncio.Future[None]:
+        """Join the queue: the future is set when a slot is handed over. Await it, then
+        call `left_queue` (what `acquire` does; a caller awaiting it in its own frame
+        saves a coroutine per queued call)."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        self.waiting += 1
+        return waiter
+
+    def left_queue(self, waiter: asyncio.Future[None], *, failed: bool) -> None:
+        """The wait for `waiter` ended; `failed`: it raised (cancelled, timed out) — a
+        slot handed over meanwhile is passed on. (A cancelled waiter stays in the deque;
+        `release` skips it.)"""
+        self.waiting -= 1
+        if failed and waiter.done() and not waiter.cancelled():
+            self.release()
 
     def release(self) -> None:
         waiters = self._waiters

@@ -84,7 +84,7 @@ _KNOWN_SENTINELS = frozenset(
 DEFAULT_STREAM_TIMEOUT_S = 120.0
 
 
-@dataclass
+@dataclass(slots=True)  # one per call, alive as long as the call: slots keep it small
 class ResolvedOptions:
     """Options for one call, validated and in canonical form (what backends consume)."""
 
@@ -133,7 +133,9 @@ def resolve_options(
     for layer in layers:
         if layer:
             merged.update(layer)
-    canonical = ModelOption.replace_keys(merged, native_aliases) if native_aliases else merged
+    canonical = (
+        ModelOption.replace_keys(merged, native_aliases) if native_aliases and merged else merged
+    )
     out = ResolvedOptions(raw=merged)
     for key, value in canonical.items():
         if not isinstance(key, str):

@@ -79,16 +79,21 @@ class Context(abc.ABC):
         """An empty node of this class carrying this node's settings (no `__init__` call)."""
         cls = type(self)
         node = cls.__new__(cls)
-        Context.__init__(node)
-        settings = getattr(self, "__dict__", None)
-        if settings:
-            node.__dict__.update(settings)
+        node._previous = None
+        node._data = None
+        node._length = 0
+        # (`__dictoffset__`, not getattr(..., "__dict__", None): on a slotted context that
+        # would raise and swallow an AttributeError on every turn)
+        if cls.__dictoffset__:
+            settings = self.__dict__
+            if settings:
+                node.__dict__.update(settings)
         return node
 
     @classmethod
     def from_previous(cls: type[ContextT], previous: Context, data: ContextItem) -> ContextT:
         """A new `cls` node holding `data` after `previous` (and `previous`'s settings)."""
-        if not isinstance(previous, Context):
+        if type(previous) is not cls and not isinstance(previous, Context):
             raise TypeError(f"a context follows a Context, not {type(previous).__name__}")
         if data is None:
             raise TypeError("a context node holds a component, block or thunk, not None")
@@ -105,6 +110,11 @@ class Context(abc.ABC):
     def add(self, c: ContextItem) -> Self:
         """A new context: this history followed by `c`."""
         return type(self).from_previous(self, c)
+
+    def _add_turn(self, action: ContextItem, output: ContextItem) -> Self:
+        """`self.add(action).add(output)`: how backends record the turn they generated
+        (subclasses may skip checks meant for content a program adds itself)."""
+        return self.add(action).add(output)
 
     def reset_to_new(self) -> Self:
         """An empty context of the same kind and settings."""

@@ -57,6 +57,13 @@ class SimpleContext(Context):
             logger.warning(USER_ADD_WARNING)
         return super().add(c)
 
+    def _add_turn(self, action: ContextItem, output: ContextItem) -> Self:
+        if type(self).add is not SimpleContext.add:  # a subclass's own add() decides
+            return self.add(action).add(output)
+        # A backend's turn: no user-content warning, so no look at the caller's frame.
+        cls = type(self)
+        return cls.from_previous(cls.from_previous(self, action), output)
+
     def view_for_generation(self) -> list[ContextItem]:
         """Always empty: no history is sent."""
         return []
