@@ -40,19 +40,20 @@ class TaskHandle:
         self._done = False
         self._stopped_waiters: list[Waiter] | None = None
 
-    def _start(self, coro: Coroutine[Any, Any, Any]) -> None:
+    def _start(
+        self, coro: Coroutine[Any, Any, Any], context: contextvars.Context | None = None
+    ) -> None:
         if self._cancel_requested:
             coro.close()
             self._on_done(None)
             return
-        self.task = self._portal.loop.create_task(coro)
+        self.task = self._portal.loop.create_task(coro, context=context)
         self.task.add_done_callback(self._on_done)
 
     def _start_in(self, started: tuple[Coroutine[Any, Any, Any], contextvars.Context]) -> None:
         """`_start` in the spawning caller's context (its context variables: hook scopes,
         deadlines, telemetry) — posted through the inbox, which runs callbacks in its own."""
-        coro, context = started
-        context.run(self._start, coro)
+        self._start(*started)
 
     def _on_done(self, _task: object) -> None:
         self._done = True
@@ -105,9 +106,16 @@ class Portal:
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
         loop = self._loop
-        if loop is None or self._pid != os.getpid():
+        if loop is None or (_NO_FORK_HOOK and self._pid != os.getpid()):
             loop = self._start()
         return loop
+
+    def _forget_after_fork(self) -> None:
+        """In a forked child: the I/O thread did not come along; start anew on first use."""
+        self._lock = threading.Lock()
+        self._loop = None
+        self._inbox = None
+        self._thread = None
 
     def on_portal_thread(self) -> bool:
         thread = self._thread
@@ -187,6 +195,13 @@ class Portal:
 
 
 _portal = Portal()
+
+# A forked child must not use the parent's loop (its thread is gone). Where the platform
+# says when a fork happens, the portal is reset then; elsewhere `loop` compares the pid on
+# every use (a system call per access).
+_NO_FORK_HOOK = not hasattr(os, "register_at_fork")
+if not _NO_FORK_HOOK:
+    os.register_at_fork(after_in_child=_portal._forget_after_fork)
 
 
 def get_portal() -> Portal:

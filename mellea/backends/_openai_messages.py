@@ -137,6 +137,10 @@ def _audio_part(audio: Any, fetch: bool = True) -> dict[str, Any]:
     return {"type": "input_audio", "input_audio": {"data": data, "format": fmt}}
 
 
+_NOT_ON_THE_WIRE = frozenset({"images", "audio", "thinking", "provider_fields"})
+"""Formatter message keys that become content parts or provider fields, never sent as is."""
+
+
 def openai_message(
     message: ChatMessage,
     *,
@@ -148,11 +152,10 @@ def openai_message(
 
     `fetch_media=False` leaves audio URLs as URLs (for describing a request without I/O).
     """
-    out: dict[str, Any] = {
-        k: v
-        for k, v in message.items()
-        if k not in ("images", "audio", "thinking", "provider_fields")
-    }
+    out: dict[str, Any] = {}
+    for k, v in message.items():  # (a loop: no comprehension function per message)
+        if k not in _NOT_ON_THE_WIRE:
+            out[k] = v
     if message.get("role") == "tool":
         out.pop("name", None)  # OpenAI's tool message has no `name`; strict servers refuse it
     images, audio = message.get("images") or (), message.get("audio") or ()
@@ -174,14 +177,15 @@ def openai_messages(
     messages: Sequence[ChatMessage], provider: str = "openai", fetch_media: bool = True
 ) -> list[dict[str, Any]]:
     """Every message of a request, reasoning replayed where `should_replay_reasoning` says."""
-    replay = [
-        m.get("role") == "assistant" and bool(m.get("thinking")) and bool(m.get("tool_calls"))
-        for m in messages
-    ]
-    return [
-        openai_message(m, provider=provider, replay_reasoning=r, fetch_media=fetch_media)
-        for m, r in zip(messages, replay, strict=True)
-    ]
+    out = []
+    for m in messages:  # (a loop: no comprehension functions and cells per request)
+        replay = (
+            m.get("role") == "assistant" and bool(m.get("thinking")) and bool(m.get("tool_calls"))
+        )
+        out.append(
+            openai_message(m, provider=provider, replay_reasoning=replay, fetch_media=fetch_media)
+        )
+    return out
 
 
 def message_to_openai_message(

@@ -210,7 +210,7 @@ def as_dict(obj: Any) -> Any:
 
 def get_value(obj: Any, key: str) -> Any:
     """`obj[key]` for a mapping, else the attribute `key` (None when absent)."""
-    if isinstance(obj, Mapping):
+    if type(obj) is dict or isinstance(obj, Mapping):  # (a JSON answer is a dict)
         return obj.get(key)
     return getattr(obj, key, None)
 
@@ -226,10 +226,14 @@ def populate_response_metadata(mot: ModelOutputThunk[Any], response: Any) -> Non
     if isinstance(response_id, str) and response_id:
         gen.response_id = response_id
     choices = get_value(response, "choices")
-    if isinstance(choices, Sequence) and choices:
-        reasons = [get_value(c, "finish_reason") for c in choices]
-        if any(r is not None for r in reasons):
-            gen.finish_reasons = [str(r) for r in reasons]
+    if choices and (type(choices) is list or isinstance(choices, Sequence)):
+        reasons = []
+        for choice in choices:  # (loops: no comprehension objects on every answer)
+            reasons.append(get_value(choice, "finish_reason"))
+        for reason in reasons:
+            if reason is not None:
+                gen.finish_reasons = [str(r) for r in reasons]
+                break
 
 
 def chat_completion_delta_merge(

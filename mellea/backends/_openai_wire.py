@@ -91,7 +91,7 @@ def _tool_choice(value: Any) -> Any:
 
 
 def _merge_extra_body(payload: dict[str, Any], extra_body: Any) -> None:
-    if not isinstance(extra_body, Mapping):
+    if not extra_body or not isinstance(extra_body, Mapping):
         return
     for key, value in extra_body.items():
         old = payload.get(key)

@@ -219,8 +219,10 @@ class OllamaModelBackend(NoAdapters, ChatBackend):
         return run_sync(self.ais_model_available(model_name))
 
     async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
-        if any(m.get("images") for m in call.messages):
-            await prefetch_images(call.messages)  # Ollama takes images inline
+        for message in call.messages:
+            if message.get("images"):
+                await prefetch_images(call.messages)  # Ollama takes images inline
+                break
         payload = self._payload(call)
         await self._post("/api/chat", payload, mot, call.tools, call.options)
         await self.post_processing(mot, payload["messages"], call.tools, call.format)

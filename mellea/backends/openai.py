@@ -283,8 +283,10 @@ class OpenAIBackend(NoAdapters, ChatBackend):
         return without_stream_fields(self._payload(call, fetch_media=False))
 
     async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
-        if any(m.get("audio") for m in call.messages):
-            await prefetch_audio_urls(call.messages)  # no provider takes audio by URL
+        for message in call.messages:
+            if message.get("audio"):
+                await prefetch_audio_urls(call.messages)  # no provider takes audio by URL
+                break
         if call.json_schema is None:
             await self._send_chat(call, mot, "json_schema", None)
             return
@@ -340,9 +342,10 @@ class OpenAIBackend(NoAdapters, ChatBackend):
         what `mot.generate_log.prompt` shows."""
         finish_response(mot, tools, self.service)
         mot._prompt = conversation
-        mot.generation.extra.update(
-            {k: v for k, v in (("seed", seed), ("reasoning", thinking)) if v is not None}
-        )
+        if seed is not None:
+            mot.generation.extra["seed"] = seed
+        if thinking is not None:
+            mot.generation.extra["reasoning"] = thinking
 
     async def _generate_raw(self, call: RawCall, mot: ModelOutputThunk[Any]) -> None:
         async def send(form: JsonForm, retry: RetryPolicy | None) -> None:

@@ -118,7 +118,7 @@ class TemplateRepresentation:
             if self.obj is not None and self.obj is not component:
                 raise TypeError("give the represented object as obj= or component=, not both")
             self.obj = component
-        if isinstance(self.tools, list | tuple):
+        if self.tools is not None and isinstance(self.tools, (list, tuple)):
             self.tools = {_tool_name(t): t for t in self.tools}
 
 

@@ -97,10 +97,10 @@ class Message(Component["Message"]):
         self.content = content
         self._images = images
         self._audio = audio
-        self._docs: list[Document] = [
-            d if isinstance(d, Document) else Document(d) for d in (documents or ())
-        ]
-        if isinstance(tool_calls, Mapping):  # a reply's ModelToolCalls, by name
+        self._docs: list[Document] = (
+            [d if isinstance(d, Document) else Document(d) for d in documents] if documents else []
+        )
+        if tool_calls is not None and isinstance(tool_calls, Mapping):  # a reply's ModelToolCalls
             tool_calls = tool_calls_as_dicts(tool_calls)
         self._tool_calls: list[dict[str, Any]] | None = tool_calls or None
         self._tool_call_id = tool_call_id

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, cast
 
 from .._runtime.portal import refuse_blocking_on_portal
 from .._runtime.waiters import Waiter, wake
@@ -53,6 +53,15 @@ class _State(enum.Enum):
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+# Module-level names for the states: `_State.DONE` goes through the enum metaclass's
+# `__getattr__` hook (a method-wrapper object and ~10x the time of a global read), and
+# thunk states are read many times per call.
+_PENDING = _State.PENDING
+_DONE = _State.DONE
+_FAILED = _State.FAILED
+_CANCELLED = _State.CANCELLED
 
 
 class ModelOutputThunk(CBlock, Generic[S]):
@@ -110,7 +119,7 @@ class ModelOutputThunk(CBlock, Generic[S]):
         parsed_repr: S | None = None,
         tool_calls: dict[str, ModelToolCall] | None = None,
     ) -> None:
-        super().__init__(value, meta)
+        CBlock.__init__(self, value, meta)
         if parsed_repr is not None:
             self.parsed_repr = parsed_repr
         if tool_calls is not None:
@@ -118,8 +127,10 @@ class ModelOutputThunk(CBlock, Generic[S]):
         self.generation = GenerationMetadata()
         self.raw = RawProviderResponse()
         """The provider's own response, when the backend keeps it."""
-        self._state = _State.PENDING if value is None else _State.DONE
-        self._parts: list[str] = [value] if value else []
+        self._state = _PENDING if value is None else _DONE
+        # A list while text arrives; a tuple once settled (a tuple of str is not tracked by
+        # the garbage collector: a long history of thunks costs it less).
+        self._parts: list[str] | tuple[str, ...] = [value] if value else []
         self._lock = threading.Lock()
 
     def _parse_view(self, text: str) -> ModelOutputThunk[Any]:
@@ -132,29 +143,29 @@ class ModelOutputThunk(CBlock, Generic[S]):
         view.tool_calls = self.tool_calls
         view.generation = self.generation
         view.raw = self.raw
-        view._state = _State.DONE
-        view._parts = [text] if text else []
-        view._lock = threading.Lock()
+        view._state = _DONE
+        view._parts = (text,) if text else ()
+        view._lock = self._lock  # never used while this one's producer holds it
         return view
 
     # ----- reading ---------------------------------------------------------------
 
     def is_computed(self) -> bool:
         """True once the full value is available."""
-        return self._state is _State.DONE
+        return self._state is _DONE
 
     @property
     def value(self) -> str | None:
         """The full text once computed, else None."""
-        return self._underlying_value if self._state is _State.DONE else None
+        return self._underlying_value if self._state is _DONE else None
 
     @value.setter
     def value(self, v: str) -> None:
         with self._lock:
             self._underlying_value = v
-            self._parts = [v] if v else []
+            self._parts = (v,) if v else ()
             self._read_idx = 0
-            self._state = _State.DONE
+            self._state = _DONE
             self._error = None
 
     @property
@@ -170,12 +181,12 @@ class ModelOutputThunk(CBlock, Generic[S]):
 
     def is_cancelled(self) -> bool:
         """True if the generation was cancelled before it finished."""
-        return self._state is _State.CANCELLED
+        return self._state is _CANCELLED
 
     @property
     def cancelled(self) -> bool:
         """True if the generation was cancelled before it finished (`is_cancelled()`)."""
-        return self._state is _State.CANCELLED
+        return self._state is _CANCELLED
 
     @property
     def generate_log(self) -> GenerateLog | None:
@@ -197,7 +208,7 @@ class ModelOutputThunk(CBlock, Generic[S]):
 
     async def avalue(self) -> str:
         """Wait for the generation and return the full text."""
-        if self._state is _State.PENDING:
+        if self._state is _PENDING:
             await self._wait_settled()
         return self._settled_value()
 
@@ -212,7 +223,7 @@ class ModelOutputThunk(CBlock, Generic[S]):
                     self._read_idx = end
                     return chunk
                 state = self._state
-                if state is _State.PENDING:
+                if state is _PENDING:
                     if self._stream_waiter is not None:
                         raise ConcurrentReadError(
                             "another coroutine is already reading this thunk's stream; "
@@ -222,9 +233,9 @@ class ModelOutputThunk(CBlock, Generic[S]):
                     loop = asyncio.get_running_loop()
                     fut: asyncio.Future[None] = loop.create_future()
                     self._stream_waiter = (loop, fut, threading.get_ident())
-            if state is _State.DONE:
+            if state is _DONE:
                 return ""
-            if state is not _State.PENDING:
+            if state is not _PENDING:
                 raise self._raised_error()
             try:
                 await fut
@@ -253,12 +264,12 @@ class ModelOutputThunk(CBlock, Generic[S]):
         await self.aclose()
 
     def __str__(self) -> str:
-        if self._state is _State.PENDING:
+        if self._state is _PENDING:
             self._block_until_settled()
         return self._settled_value()
 
     def __repr__(self) -> str:
-        if self._state is _State.DONE:
+        if self._state is _DONE:
             return f"ModelOutputThunk({self._underlying_value!r})"
         return f"ModelOutputThunk(<{self._state.value}>, partial={self.partial_value!r})"
 
@@ -277,7 +288,7 @@ class ModelOutputThunk(CBlock, Generic[S]):
                 if seen < end:
                     chunk = "".join(self._parts[seen:end])
                     seen = end
-                elif self._state is not _State.PENDING:
+                elif self._state is not _PENDING:
                     return
                 else:
                     self._check_has_producer()
@@ -298,7 +309,7 @@ class ModelOutputThunk(CBlock, Generic[S]):
 
         Returns False if the thunk had already finished.
         """
-        if self._state is not _State.PENDING:
+        if self._state is not _PENDING:
             return False
         return self._cancel_with(GenerationCancelled("the generation was cancelled"))
 
@@ -322,7 +333,7 @@ class ModelOutputThunk(CBlock, Generic[S]):
         `__cause__` is `error` (for example the streaming requirement that failed), and
         `partial_value` keeps the text produced so far. A no-op on a settled thunk.
         """
-        if self._state is not _State.PENDING:
+        if self._state is not _PENDING:
             return
         cancelled = GenerationCancelled(
             "the generation was cancelled" + (f": {error}" if error is not None else "")
@@ -338,7 +349,7 @@ class ModelOutputThunk(CBlock, Generic[S]):
         Safe after the thunk finished and safe to call twice: use it after abandoning an
         `async for delta in mot` loop without `async with`.
         """
-        if self._state is _State.PENDING:
+        if self._state is _PENDING:
             await self.acancel()
 
     # ----- producer side (backends, strategies) -----------------------------------
@@ -351,13 +362,13 @@ class ModelOutputThunk(CBlock, Generic[S]):
         if not delta:
             return
         with self._lock:
-            if self._state is not _State.PENDING:
+            if self._state is not _PENDING:
                 return
             if not self._parts and self._started_at is not None:
                 self.generation.ttfb_ms = (time.perf_counter() - self._started_at) * 1000
             if self._chunk_times is not None:
                 self._chunk_times.append(time.perf_counter())
-            self._parts.append(delta)
+            cast("list[str]", self._parts).append(delta)  # a list while pending
             waiter, self._stream_waiter = self._stream_waiter, None
             watchers = self._watchers
             if watchers:
@@ -371,12 +382,13 @@ class ModelOutputThunk(CBlock, Generic[S]):
     def _resolve(self, parsed_repr: Any = None) -> bool:
         """Mark the generation complete: the value is the text fed so far."""
         with self._lock:
-            if self._state is not _State.PENDING:
+            if self._state is not _PENDING:
                 return False
-            self._underlying_value = "".join(self._parts)
+            parts = self._parts = tuple(self._parts)  # settled: no more appends
+            self._underlying_value = "".join(parts)
             if parsed_repr is not None:
                 self.parsed_repr = parsed_repr
-            self._state = _State.DONE
+            self._state = _DONE
             waiters = self._take_waiters()
         self._record_log()
         self._wake_all(waiters)
@@ -385,12 +397,13 @@ class ModelOutputThunk(CBlock, Generic[S]):
     def _fail(self, error: MelleaError, *, cancelled: bool = False) -> bool:
         """Mark the generation failed; the error carries the partial output."""
         with self._lock:
-            if self._state is not _State.PENDING:
+            if self._state is not _PENDING:
                 return False
-            if self._parts or not error.partial_output:  # keep a producer's own, if richer
-                error.partial_output = "".join(self._parts)
+            parts = self._parts = tuple(self._parts)  # settled: no more appends
+            if parts or not error.partial_output:  # keep a producer's own, if richer
+                error.partial_output = "".join(parts)
             self._error = error
-            self._state = _State.CANCELLED if cancelled else _State.FAILED
+            self._state = _CANCELLED if cancelled else _FAILED
             waiters = self._take_waiters()
         self._record_log()
         self._wake_all(waiters)
@@ -433,11 +446,11 @@ class ModelOutputThunk(CBlock, Generic[S]):
         """Fail a computed thunk whose readers are still held (a hook refused the output);
         the refused text stays as `partial_output`."""
         with self._lock:
-            if self._state is not _State.DONE or self._held is None:
+            if self._state is not _DONE or self._held is None:
                 return
             error.partial_output = self._underlying_value or ""
             self._error = error
-            self._state = _State.FAILED
+            self._state = _FAILED
 
     def _wake_all(self, waiters: list[Waiter]) -> None:
         if self._held is not None:
@@ -469,14 +482,14 @@ class ModelOutputThunk(CBlock, Generic[S]):
 
     async def _wait_quietly(self) -> None:
         """Wait until settled without raising its error or cancelling it if we are cancelled."""
-        if self._state is _State.PENDING:
+        if self._state is _PENDING:
             await self._wait_settled(propagate_cancel=False)
 
     async def _wait_settled(self, *, propagate_cancel: bool = True) -> None:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
         with self._lock:
-            if self._state is not _State.PENDING:
+            if self._state is not _PENDING:
                 return
             self._check_has_producer()
             if self._done_waiters is None:
@@ -492,7 +505,7 @@ class ModelOutputThunk(CBlock, Generic[S]):
 
     def _block_until_settled(self) -> None:
         with self._lock:
-            if self._state is not _State.PENDING:
+            if self._state is not _PENDING:
                 return
             self._check_has_producer()
             if self._done_event is None:
@@ -502,7 +515,7 @@ class ModelOutputThunk(CBlock, Generic[S]):
         event.wait()
 
     def _settled_value(self) -> str:
-        if self._state is _State.DONE:
+        if self._state is _DONE:
             return self._underlying_value or ""
         raise self._raised_error()
 

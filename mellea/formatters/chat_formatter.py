@@ -42,7 +42,10 @@ class ChatFormatter(Formatter):
         self, rep: TemplateRepresentation, component: Component[Any] | None = None
     ) -> str:
         """The text of a representation: its inline template, else its arguments."""
-        args = {key: self.stringify(value) for key, value in rep.args.items()}
+        stringify = self.stringify
+        args = {}
+        for key, value in rep.args.items():  # (a loop: no comprehension cell per call)
+            args[key] = value if type(value) is str else stringify(value)
         if rep.template is not None:
             return render(rep.template, args)
         if len(args) == 1:

@@ -46,8 +46,13 @@ UNSET: Any = _Unset()
 """`strategy=` not given: the operation's default strategy applies."""
 
 
+# Tuples, not `A | B`: a union object would be built on every call.
+_ACTION_TYPES = (Component, CBlock)
+_DESCRIPTION_TYPES = (str, CBlock)
+
+
 def _check_action(action: object) -> None:
-    if not isinstance(action, Component | CBlock):
+    if not isinstance(action, _ACTION_TYPES):
         raise TypeError(f"act() takes a Component or CBlock, got {type(action).__name__}")
 
 
@@ -203,7 +208,7 @@ async def ainstruct(
     await_result: bool = False,
 ) -> tuple[ModelOutputThunk[Any] | SamplingResult, ContextT]:
     """Build an `Instruction` and `aact` it (images may be blocks or PIL images)."""
-    if not isinstance(description, str | CBlock):
+    if not isinstance(description, _DESCRIPTION_TYPES):
         raise TypeError(f"instruct() takes a str description, got {type(description).__name__}")
     if isinstance(description, str) and not description.strip() and not user_variables:
         raise InvalidOptionError("instruct() needs a non-empty description")

@@ -69,8 +69,10 @@ def _in_session(
 
     @functools.wraps(method)
     async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        if not hooks.active:
+            return await method(*args, **kwargs)
         session = cast("MelleaSession", args[0])
-        if not hooks.active or _current_hook_session() == session.id:
+        if _current_hook_session() == session.id:
             return await method(*args, **kwargs)
         with hooks.scope("session", session.id, session_id=session.id):
             return await method(*args, **kwargs)
@@ -168,7 +170,8 @@ class MelleaSession(SyncSessionMethods):
 
     @ctx.setter
     def ctx(self, value: Context) -> None:
-        if not isinstance(value, Context):
+        # (the type test first: isinstance against an ABC is a Python-level call)
+        if type(value) is not type(self._ctx) and not isinstance(value, Context):
             raise TypeError(f"a session's ctx must be a Context, got {type(value).__name__}")
         self._ctx = value
 

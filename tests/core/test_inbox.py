@@ -101,3 +101,34 @@ def test_spawned_generations_run_in_their_caller_context() -> None:
     for th in threads:
         th.join()
     assert len(seen) == 8 * 50 and all(v == k // 100 for k, v in seen.items())
+
+
+def _child_runs_on_its_own_portal(conn: Any) -> None:
+    async def where() -> int:
+        return threading.get_ident()
+
+    from mellea._runtime.portal import run_sync
+
+    conn.send((run_sync(where()), threading.get_ident()))
+
+
+def test_a_forked_child_gets_its_own_io_loop() -> None:
+    """The portal is reset at fork (os.register_at_fork), not by a pid check per use."""
+    import multiprocessing
+
+    from mellea._runtime.portal import run_sync
+
+    async def where() -> int:
+        return threading.get_ident()
+
+    parent_io = run_sync(where())  # the parent's I/O thread exists before the fork
+    ctx = multiprocessing.get_context("fork")
+    here, there = ctx.Pipe()
+    child = ctx.Process(target=_child_runs_on_its_own_portal, args=(there,))
+    child.start()
+    assert here.poll(30), "the child's sync call never finished"
+    child_io, child_main = here.recv()
+    child.join(10)
+    assert child.exitcode == 0
+    assert child_io != child_main  # ran on an I/O thread of the child's own
+    assert parent_io == run_sync(where())  # and the parent's portal is untouched

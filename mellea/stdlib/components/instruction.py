@@ -20,6 +20,11 @@ def _text(item: str | CBlock | Component[Any]) -> str:
     return DEFAULT_FORMATTER.print(item)
 
 
+def _fill(variables: Mapping[str, Any], text: str) -> str:
+    """`text` with its `{{name}}` placeholders filled from `variables` (none: as is)."""
+    return Instruction.apply_user_dict_from_jinja(variables, text) if variables else text
+
+
 def as_requirement(r: str | Requirement) -> Requirement:
     return r if isinstance(r, Requirement) else Requirement(r)
 
@@ -43,24 +48,27 @@ class Instruction(Component[str]):
         images: list[Any] | None = None,
         audio: list[Any] | None = None,
     ) -> None:
-        variables = dict(user_variables or {})
-
-        def fill(text: str) -> str:
-            return self.apply_user_dict_from_jinja(variables, text) if variables else text
-
+        # Plain loops, no closure or comprehension over locals: this runs on every
+        # instruct() call, and those would allocate cells and functions each time.
+        variables = dict(user_variables) if user_variables else {}
         desc = description.value if isinstance(description, CBlock) else description
-        self.description = fill(desc) if desc is not None else None
-        self._requirements = [as_requirement(r) for r in (requirements or [])]
-        for i, r in enumerate(self._requirements):
+        self.description = _fill(variables, desc) if desc is not None else None
+        reqs: list[Requirement] = []
+        for r in requirements or ():
+            r = as_requirement(r)
             text = r.description
             if text and variables:
                 # Fill a copy: the caller's Requirement may serve other calls concurrently.
-                self._requirements[i] = r = copy.copy(r)
-                r.description = fill(text)
-        self.icl_examples = [fill(_text(e)) for e in (icl_examples or [])]
-        self.grounding_context: dict[str, str | CBlock | Component[Any]] = {
-            k: (fill(v) if isinstance(v, str) else v) for k, v in (grounding_context or {}).items()
-        }
+                r = copy.copy(r)
+                r.description = _fill(variables, text)
+            reqs.append(r)
+        self._requirements = reqs
+        self.icl_examples: list[str] = []
+        for e in icl_examples or ():
+            self.icl_examples.append(_fill(variables, _text(e)))
+        self.grounding_context: dict[str, str | CBlock | Component[Any]] = {}
+        for k, v in (grounding_context or {}).items():
+            self.grounding_context[k] = _fill(variables, v) if isinstance(v, str) else v
         self.prefix = _text(prefix) if prefix is not None else None
         self.output_prefix = _text(output_prefix) if output_prefix is not None else None
         self._images = images
