@@ -26,7 +26,7 @@ from ._endpoints import PROMPT, Endpoint, endpoints
 from ._raw import RawAiohttp
 from ._report import Goal, Row
 
-SECTION = "7 throughput"
+SECTION = "12 throughput"
 CALLS = 2000
 REFERENCE_CALLS = 512
 IN_FLIGHT = 256
