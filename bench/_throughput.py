@@ -1,4 +1,4 @@
-"""Section 7: the throughput ceiling — thunks completed per second with 256 in flight
+"""Section 12: the throughput ceiling — thunks completed per second with 256 in flight
 against an instant loopback server (ttft 0, one token, OpenAI wire).
 
 Ours: 256 workers, each looping `await (await m.ainstruct(...)).avalue()` until 2,000
