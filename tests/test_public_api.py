@@ -85,3 +85,43 @@ def test_import_mellea_is_light() -> None:
     seconds, heavy = out.stdout.split("\n")[:2]
     assert heavy == "", f"import mellea pulled in heavy modules: {heavy}"
     assert float(seconds) < 0.5  # the benchmark tracks the real figure (goal 0.15 s)
+
+
+# What a program loads before its first call (the benchmark's "first use") must not pull
+# in what only some calls need: pydantic (`format=`), the streaming validation machinery,
+# the Python-program / plotting requirements and the sandboxed tools behind them, the
+# non-default sampling strategies, or the HTTP client (opened by the first request).
+FIRST_USE = "import mellea; mellea.start_session; import mellea.backends.ollama"
+NOT_AT_FIRST_USE = (
+    "pydantic", "aiohttp", "jinja2", "urllib.request",
+    "mellea.stdlib.streaming._checks", "mellea.stdlib.streaming._streamer",
+    "mellea.stdlib.streaming._partial_model", "mellea.stdlib.requirements.plotting",
+    "mellea.stdlib.requirements.python_reqs", "mellea.stdlib.requirements.python_tools",
+    "mellea.stdlib.tools", "mellea.stdlib.sampling.majority_voting",
+    "mellea.stdlib.sampling.presets", "mellea.stdlib.sampling.sofai",
+)  # fmt: skip
+
+
+def test_first_use_stays_light() -> None:
+    code = f"import sys; {FIRST_USE}; print(','.join(m for m in {NOT_AT_FIRST_USE!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"first use pulled in: {out.stdout.strip()}"
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["mellea.stdlib.streaming", "mellea.stdlib.requirements", "mellea.stdlib.tools",
+     "mellea.stdlib.sampling", "mellea.stdlib.components"],
+)  # fmt: skip
+def test_lazy_packages_export_every_name(module: str) -> None:
+    # Fresh process: `from pkg import *` resolves every `__all__` name through the lazy
+    # `__getattr__`, to the exported object, never to a submodule of the same name.
+    code = (
+        f"import sys, types; ns = {{}}; exec('from {module} import *', ns); "
+        f"mod = sys.modules[{module!r}]; "
+        "missing = [n for n in mod.__all__ if isinstance(ns.get(n, types), types.ModuleType)]; "
+        "print(len(mod.__all__), missing)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    count, missing = out.stdout.strip().split(" ", 1)
+    assert int(count) > 0 and missing == "[]", out.stdout

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import ssl
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -153,6 +152,8 @@ def proxy_from_env(base_url: str) -> Proxy | None:
     aiohttp speaks to `http://` and `https://` proxies (HTTPS targets through a CONNECT
     tunnel); any other scheme (socks5, ...) is an InvalidOptionError that says so.
     """
+    import urllib.request  # ~10 ms: loaded here, in the worker thread, not at import
+
     parts = urlsplit(base_url)
     proxies = urllib.request.getproxies()
     key = parts.scheme if parts.scheme in proxies else "all"

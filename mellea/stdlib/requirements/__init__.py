@@ -23,24 +23,12 @@ sandboxed tier), plots (`python_plotting_requirements`), Markdown (`is_markdown_
 `ALoraRequirement`).
 """
 
+from typing import TYPE_CHECKING
+
+from ..._lazy import lazy_getattr
 from ...core.requirement import Requirement, ValidationFn, ValidationResult
 from ._validate import JudgeRequest, avalidate_all, default_output_to_bool
 from .md import as_markdown_list, is_markdown_list, is_markdown_table
-from .plotting import (
-    MatplotlibHeadlessBackend,
-    PlotDependenciesAvailable,
-    PlotFileSaved,
-    python_plotting_requirements,
-)
-from .python_reqs import PythonExecutionReq
-from .python_tools import (
-    ImportRestrictions,
-    NoImportRestrictions,
-    OutputSizeLimit,
-    PythonCodeExtraction,
-    PythonSyntaxValid,
-    python_code_generation_requirements,
-)
 from .rag import GroundednessRequirement
 from .requirement import (
     ALoraRequirement,
@@ -52,6 +40,44 @@ from .requirement import (
     simple_validate,
 )
 from .tool_reqs import tool_arg_validator, uses_tool
+
+# The Python-program and plotting requirements pull in the sandboxed tools (and the
+# plotting harness): loaded on first use, not by every session's sampling loop.
+__getattr__ = lazy_getattr(
+    __name__,
+    {
+        "MatplotlibHeadlessBackend": f"{__name__}.plotting:MatplotlibHeadlessBackend",
+        "PlotDependenciesAvailable": f"{__name__}.plotting:PlotDependenciesAvailable",
+        "PlotFileSaved": f"{__name__}.plotting:PlotFileSaved",
+        "python_plotting_requirements": f"{__name__}.plotting:python_plotting_requirements",
+        "PythonExecutionReq": f"{__name__}.python_reqs:PythonExecutionReq",
+        "ImportRestrictions": f"{__name__}.python_tools:ImportRestrictions",
+        "NoImportRestrictions": f"{__name__}.python_tools:NoImportRestrictions",
+        "OutputSizeLimit": f"{__name__}.python_tools:OutputSizeLimit",
+        "PythonCodeExtraction": f"{__name__}.python_tools:PythonCodeExtraction",
+        "PythonSyntaxValid": f"{__name__}.python_tools:PythonSyntaxValid",
+        "python_code_generation_requirements": (
+            f"{__name__}.python_tools:python_code_generation_requirements"
+        ),
+    },
+)
+
+if TYPE_CHECKING:
+    from .plotting import (
+        MatplotlibHeadlessBackend,
+        PlotDependenciesAvailable,
+        PlotFileSaved,
+        python_plotting_requirements,
+    )
+    from .python_reqs import PythonExecutionReq
+    from .python_tools import (
+        ImportRestrictions,
+        NoImportRestrictions,
+        OutputSizeLimit,
+        PythonCodeExtraction,
+        PythonSyntaxValid,
+        python_code_generation_requirements,
+    )
 
 __all__ = [
     "ALoraRequirement",

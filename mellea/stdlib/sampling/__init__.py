@@ -20,6 +20,9 @@ strategy that go together (`python_code_generation_sampling`,
 are: see `mellea.stdlib.sampling.lazy`.
 """
 
+from typing import TYPE_CHECKING
+
+from ..._lazy import lazy_getattr
 from ...core.sampling import SamplingResult
 from .base import (
     BaseSamplingStrategy,
@@ -28,14 +31,30 @@ from .base import (
     RepairTemplateStrategy,
     SamplingStrategy,
 )
-from .budget_forcing import BudgetForcingSamplingStrategy
-from .feedback import ModelFriendlyFeedbackFormatter, ModelFriendlyRepairStrategy
 from .lazy import SampledThunk
-from .majority_voting import BaseMBRDSampling, MajorityVotingStrategyForMath, MBRDRougeLStrategy
-from .parallel import BestOfNSamplingStrategy, BestofNSamplingStrategy, MajorityVotingStrategy
-from .presets import SamplingPreset, python_code_generation_sampling, python_plotting_sampling
 from .run import SamplingRun
-from .sofai import SOFAISamplingStrategy
+
+# The other strategies (and what they import: fractions, tempfile, the code requirements)
+# load on first use; every session's sampling loop needs only `base`, `run` and `lazy`.
+_MODULES = {
+    "budget_forcing": ("BudgetForcingSamplingStrategy",),
+    "feedback": ("ModelFriendlyFeedbackFormatter", "ModelFriendlyRepairStrategy"),
+    "majority_voting": ("BaseMBRDSampling", "MajorityVotingStrategyForMath", "MBRDRougeLStrategy"),
+    "parallel": ("BestOfNSamplingStrategy", "BestofNSamplingStrategy", "MajorityVotingStrategy"),
+    "presets": ("SamplingPreset", "python_code_generation_sampling", "python_plotting_sampling"),
+    "sofai": ("SOFAISamplingStrategy",),
+}
+__getattr__ = lazy_getattr(
+    __name__, {n: f"{__name__}.{mod}:{n}" for mod, names in _MODULES.items() for n in names}
+)
+
+if TYPE_CHECKING:
+    from .budget_forcing import BudgetForcingSamplingStrategy
+    from .feedback import ModelFriendlyFeedbackFormatter, ModelFriendlyRepairStrategy
+    from .majority_voting import BaseMBRDSampling, MajorityVotingStrategyForMath, MBRDRougeLStrategy
+    from .parallel import BestOfNSamplingStrategy, BestofNSamplingStrategy, MajorityVotingStrategy
+    from .presets import SamplingPreset, python_code_generation_sampling, python_plotting_sampling
+    from .sofai import SOFAISamplingStrategy
 
 __all__ = [
     "BaseMBRDSampling",

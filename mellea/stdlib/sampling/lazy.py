@@ -53,7 +53,6 @@ from ...core.requirement import Requirement
 from ...core.sampling import SamplingResult
 from ...core.thunk import ModelOutputThunk
 from ...helpers.portal import get_portal
-from ..streaming._checks import checks_while_streaming
 from .base import RejectionSamplingStrategy, SamplingStrategy
 from .run import Attempt, SamplingRun
 
@@ -189,6 +188,8 @@ def start_sampling(
     tool_calls: bool = False,
 ) -> SampledThunk:
     """Start the loop on the I/O portal; returns its (uncomputed) outer thunk at once."""
+    from ..streaming._checks import checks_while_streaming  # loaded on first use, not import
+
     options = dict(model_options or {})
     outer = SampledThunk()
     outer._action = action

@@ -34,7 +34,6 @@ from ...core.errors import DeadlineExceededError
 from ...core.requirement import Requirement, ValidationResult
 from ...core.sampling import SamplingResult, Validations
 from ...core.thunk import ModelOutputThunk
-from ..streaming._checks import AttemptChecks, checks_while_streaming
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -202,6 +201,9 @@ class SamplingRun:
         ctx = attempt.ctx
         if validation_ctx is not None:
             ctx = validation_ctx.add(attempt.action).add(attempt.mot)
+        # Imported here: the stream checks (and their JSON parser) load with their first use.
+        from ..streaming._checks import AttemptChecks, checks_while_streaming
+
         checked = list(requirements)
         if any(checks_while_streaming(r) for r in requirements):
             checks = AttemptChecks(

@@ -21,6 +21,9 @@ An `ExecutionResult` says what happened (`success`, `stdout`, `stderr`, `exit_co
 the model sees.
 """
 
+from typing import TYPE_CHECKING
+
+from ..._lazy import lazy_getattr
 from .execution_policy import (
     COMPATIBILITY_MATRIX,
     DOCKER_POLICY,
@@ -29,19 +32,41 @@ from .execution_policy import (
     CapabilityPolicy,
     ExecutionTier,
 )
-from .interpreter import (
-    ExecutionEnvironment,
-    ExecutionResult,
-    LLMSandboxEnvironment,
-    LocalSandboxEnvironment,
-    StaticAnalysisEnvironment,
-    UnsafeEnvironment,
-    code_interpreter,
-    local_code_interpreter,
-    make_execution_environment,
-    python_tool,
+
+# The environments (sandbox runner, container CLI, shell guard) load on first use.
+__getattr__ = lazy_getattr(
+    __name__,
+    {
+        "ExecutionEnvironment": f"{__name__}.interpreter:ExecutionEnvironment",
+        "ExecutionResult": f"{__name__}.interpreter:ExecutionResult",
+        "LLMSandboxEnvironment": f"{__name__}.interpreter:LLMSandboxEnvironment",
+        "LocalSandboxEnvironment": f"{__name__}.interpreter:LocalSandboxEnvironment",
+        "StaticAnalysisEnvironment": f"{__name__}.interpreter:StaticAnalysisEnvironment",
+        "UnsafeEnvironment": f"{__name__}.interpreter:UnsafeEnvironment",
+        "code_interpreter": f"{__name__}.interpreter:code_interpreter",
+        "local_code_interpreter": f"{__name__}.interpreter:local_code_interpreter",
+        "make_execution_environment": f"{__name__}.interpreter:make_execution_environment",
+        "python_tool": f"{__name__}.interpreter:python_tool",
+        "BashEnvironment": f"{__name__}.shell:BashEnvironment",
+        "StaticBashEnvironment": f"{__name__}.shell:StaticBashEnvironment",
+        "bash_executor": f"{__name__}.shell:bash_executor",
+    },
 )
-from .shell import BashEnvironment, StaticBashEnvironment, bash_executor
+
+if TYPE_CHECKING:
+    from .interpreter import (
+        ExecutionEnvironment,
+        ExecutionResult,
+        LLMSandboxEnvironment,
+        LocalSandboxEnvironment,
+        StaticAnalysisEnvironment,
+        UnsafeEnvironment,
+        code_interpreter,
+        local_code_interpreter,
+        make_execution_environment,
+        python_tool,
+    )
+    from .shell import BashEnvironment, StaticBashEnvironment, bash_executor
 
 Tier = ExecutionTier  # the name this package used before
 
