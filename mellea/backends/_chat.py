@@ -308,13 +308,16 @@ class ChatBackend(FormatterBackend):
         if tool_calls:
             logger.warning("generate_from_raw: tool calls need a chat request; ignored")
         mots = [self._new_thunk(action) for action in actions]  # claimed in order
-        for action, mot in zip(actions, mots, strict=True):
-            mot._action = action
-            mot._model_options = options.raw
-            mot.generation.model = self.model_id
-            mot.generation.provider = self.provider
-            mot.generation.streaming = options.stream
-            mot._attach(get_portal().spawn(self._drive_raw(mot, action, options, format)))
+        # The requests' tasks copy the batch's observed context (a tracer: its span).
+        observed = hooks.running(batch.id) if batch is not None else contextlib.nullcontext()
+        with observed:
+            for action, mot in zip(actions, mots, strict=True):
+                mot._action = action
+                mot._model_options = options.raw
+                mot.generation.model = self.model_id
+                mot.generation.provider = self.provider
+                mot.generation.streaming = options.stream
+                mot._attach(get_portal().spawn(self._drive_raw(mot, action, options, format)))
         if batch is not None:
             hooks.generation.batch_watch(self, batch, mots)
         return mots

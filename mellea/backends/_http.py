@@ -19,13 +19,14 @@ from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ..core import hooks
 from ..core.errors import (
     BackendProtocolError,
     MelleaError,
     PoolTimeoutError,
 )
 from ._http_client import HttpClient, Route
-from ._http_config import Cert, Verify, check_headers
+from ._http_config import Cert, Verify, check_headers, with_injected
 from ._http_errors import (
     BEFORE_ANSWER,
     IN_BODY,
@@ -240,6 +241,9 @@ class HttpEndpoint:
 
         The caller holds a slot and must close the response."""
         extra = check_headers(headers, "headers") if headers else None
+        inject = hooks.outbound_headers  # None unless an observer (tracing) is on
+        if inject is not None:
+            extra = with_injected(inject, extra)
         route = self._route
         if route is None or route.session.closed:
             route = await self._get_route()

@@ -8,15 +8,18 @@ read files), when its first request opens the HTTP session (`_http_client.py`).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 from urllib.parse import unquote, urlsplit
 
 from ..core.errors import InvalidOptionError
+
+logger = logging.getLogger("mellea")
 
 Verify: TypeAlias = "bool | str | os.PathLike[str] | ssl.SSLContext"
 """`verify=`: True (the system's CA store), False (no verification: testing only), the
@@ -72,6 +75,28 @@ def check_headers(headers: Mapping[str, str] | None, where: str) -> dict[str, st
             )
         checked[name] = value
     return checked
+
+
+def with_injected(
+    inject: Callable[[dict[str, str]], None], headers: dict[str, str] | None
+) -> dict[str, str] | None:
+    """`headers` (a request's own, checked) plus what `inject` adds — an observer's, e.g.
+    OpenTelemetry's propagator writing `traceparent`. The request's own headers win; added
+    ones are checked like any other, and dropped (logged) if they would not pass: an
+    observer must never fail or reshape the request."""
+    carrier: dict[str, str] = {}
+    try:
+        inject(carrier)
+        added = check_headers(carrier, "injected headers")
+    except Exception as exc:  # a misbehaving propagator: send the request without it
+        logger.warning("mellea: headers from an observer were not added: %s", exc)
+        return headers
+    if not added:
+        return headers
+    if not headers:
+        return added
+    own = {name.lower() for name in headers}
+    return {**{k: v for k, v in added.items() if k.lower() not in own}, **headers}
 
 
 def check_tls_options(verify: object, cert: object) -> None:

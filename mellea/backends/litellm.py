@@ -15,6 +15,7 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..core import hooks
 from ..core.errors import (
     BackendError,
     BackendProtocolError,
@@ -29,6 +30,7 @@ from ..core.thunk import ModelOutputThunk
 from ._chat import ChatBackend, ChatCall
 from ._chat_parts import RawCall
 from ._http import parse_retry_after
+from ._http_config import with_injected
 from ._openai_messages import prefetch_audio_urls
 from ._openai_response import ChatReader, Reader, absorb_chunk, as_dict, finish_response
 from ._openai_text import TextAssembler, completion_payload
@@ -233,6 +235,11 @@ class LiteLLMBackend(ChatBackend):
         reader: Reader,
     ) -> None:
         mot.raw.response = mot.raw.streamed_chunks = None  # a retry starts afresh
+        inject = hooks.outbound_headers  # None unless an observer (tracing) is on
+        if inject is not None:
+            headers = with_injected(inject, kwargs.get("extra_headers"))
+            if headers:
+                kwargs = {**kwargs, "extra_headers": headers}
         if not options.stream:
             await reader.absorb(mot, as_dict(await request(**kwargs)))
             await reader.finish(mot)

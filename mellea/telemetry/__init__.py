@@ -18,6 +18,10 @@ default; nothing of OpenTelemetry is imported while they are):
 Or from code: `mellea.telemetry.setup(tracer_provider=..., meter_provider=...)` sends
 mellea's spans and metrics into providers you built; `shutdown()` turns it off again.
 Without the extra every function here is a silent no-op.
+
+While tracing is on, the span of the operation mellea runs your code for (a tool, a
+validation function, a strategy) is the current OpenTelemetry span there, and every
+request to a model server carries its span's W3C trace context (`_propagation`).
 """
 
 from __future__ import annotations

@@ -100,6 +100,11 @@ def _setup_tracing(config: TelemetryConfig, provider: Any) -> None:
     # Log records (any handler with mellea's OtelTraceFilter) name the span of the mellea
     # operation they were logged in.
     set_trace_correlation(span_context_here)
+    # User code mellea runs (tools, validation functions) sees the operation's span as
+    # the current one, and HTTP requests carry their span's trace context.
+    from ._propagation import install
+
+    install()
 
 
 def _setup_metrics(config: TelemetryConfig, provider: Any) -> None:
@@ -170,6 +175,10 @@ def shutdown() -> None:
             span.set_attribute("mellea.unfinished", True)
             span.end()
         set_trace_correlation(None)
+        if STATE.tracing:
+            from ._propagation import uninstall
+
+            uninstall()
         if STATE.log_handler is not None:
             logging.getLogger("mellea").removeHandler(STATE.log_handler)
         owned = list(STATE.owned)

@@ -15,10 +15,17 @@ site costs one truthiness check::
         options = await hooks.generation.pre_call(...)
 
 Payload modules (and pydantic) are imported only once a hook point is active.
+
+Observers (`mellea.telemetry`) may also install two things beyond the payloads
+(`observe`): what the body of a reported operation runs inside (`running(call_id)`: the
+operation's span made the current OpenTelemetry span, so user code it runs — a tool, a
+validation function — nests under it) and what an outgoing HTTP request carries
+(`outbound_headers`: the W3C trace context). Both are None, and cost nothing, unobserved.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import importlib
 from collections.abc import Awaitable, Callable
@@ -109,6 +116,36 @@ def install(runner: Runner | None, points: frozenset[str]) -> None:
     active = points if runner is not None else frozenset()
 
 
+OperationContext = Callable[[str], contextlib.AbstractContextManager[object]]
+"""`factory(call_id)`: the context manager the body of operation `call_id` runs inside."""
+HeaderInjector = Callable[[dict[str, str]], None]
+"""`inject(headers)`: adds what the request being sent here should carry, in place."""
+
+_operation_context: OperationContext | None = None
+_UNOBSERVED: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+
+outbound_headers: HeaderInjector | None = None
+"""What observers add to each outgoing HTTP request's headers (None: nothing). The HTTP
+layer calls it in the request's own task, so it sees that request's context."""
+
+
+def observe(operation_context: OperationContext | None, headers: HeaderInjector | None) -> None:
+    """Install (or, with None, remove) an observer's operation context and header
+    injector (called by `mellea.telemetry` only)."""
+    global _operation_context, outbound_headers
+    _operation_context = operation_context
+    outbound_headers = headers
+
+
+def running(call_id: str) -> contextlib.AbstractContextManager[object]:
+    """What the body of operation `call_id` runs inside: the observer's context (e.g. the
+    operation's span as the current OpenTelemetry span), a no-op without one. Use it as
+    a `with` block around the body, in the task that runs it: tasks and worker threads
+    the body starts copy that context."""
+    factory = _operation_context
+    return factory(call_id) if factory is not None else _UNOBSERVED
+
+
 def on(hook_type: str) -> bool:
     """True if some hook is registered on `hook_type`."""
     return hook_type in active
@@ -152,7 +189,9 @@ def __getattr__(name: str) -> ModuleType:
 
 __all__ = [
     "CallScope",
+    "HeaderInjector",
     "HookType",
+    "OperationContext",
     "Runner",
     "active",
     "current_scope",
@@ -161,7 +200,10 @@ __all__ = [
     "install",
     "leave_scope",
     "new_id",
+    "observe",
     "on",
+    "outbound_headers",
+    "running",
     "scope",
     "track",
     "use_scope",

@@ -140,7 +140,8 @@ async def around(act: Callable[..., Awaitable[Any]], action: Any, context: Any, 
                 format=payload.format, strategy=payload.strategy,
                 tool_calls=payload.tool_calls_enabled,
             )  # fmt: skip
-        result, new_ctx = await act(action, context, backend, **call)
+        with hooks.running(own.id):  # what it starts copies the observed context
+            result, new_ctx = await act(action, context, backend, **call)
     except BaseException as exc:
         if isinstance(exc, Exception):
             await _error(hooks, own, action, exc, context, call, started, backend)

@@ -174,7 +174,9 @@ async def around(
     is sent; changed options, format or tool flag are re-planned with `replan(format,
     model_options, tool_calls)`. Then the generation runs; its readers stay waiting
     until `generation_post_call` (or `generation_error`) has seen the settled thunk. A
-    post-call hook that blocks turns the thunk into that failure.
+    post-call hook that blocks turns the thunk into that failure. The request runs inside
+    `hooks.running(generation_id)` (a tracer makes its span current: the HTTP request
+    carries it).
     """
     from .. import hooks
 
@@ -198,7 +200,8 @@ async def around(
             mot._chunk_times = []
     started = time.perf_counter()
     try:
-        await coro
+        with hooks.running(generation_id):  # the request is sent in its span's context
+            await coro
     except asyncio.CancelledError:
         if watch:
             mot._release()
@@ -315,6 +318,12 @@ class Batch:
 
     def __init__(self, base: dict[str, Any], names: dict[str, Any]) -> None:
         self.base, self.names, self.started = base, names, time.perf_counter()
+
+    @property
+    def id(self) -> str:
+        """The batch's `generation_id`."""
+        batch_id: str = self.names["generation_id"]
+        return batch_id
 
 
 async def batch_pre_call(

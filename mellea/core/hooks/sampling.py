@@ -166,7 +166,8 @@ async def around(
         if watch:
             outer._hold()
         try:
-            await loop(outer, strategy, run, action, context, requirements)
+            with hooks.running(own.id):  # a strategy's own code runs under its span
+                await loop(outer, strategy, run, action, context, requirements)
         finally:
             if watch:
                 try:

@@ -63,7 +63,8 @@ async def around(
 ) -> Any:
     """Run one tool call (`run(call)` returns its `ToolMessage`) inside its hook points.
 
-    The call gets a `"tool"` scope. `tool_pre_invoke` may replace the `ModelToolCall`,
+    The call gets a `"tool"` scope, and runs inside `hooks.running` (an observer's
+    context: a tracer makes the call's span current there, in the tool's thread too). `tool_pre_invoke` may replace the `ModelToolCall`,
     or block: then the tool does not run and `refuse(call, violation)` is the message
     (an error the model reads, as for any failed call). `tool_post_invoke` may replace
     the output; the message's text is then `render(new_output)`.
@@ -90,7 +91,8 @@ async def around(
                 return refuse(call, exc)
             call = pre.model_tool_call
         started = time.perf_counter()
-        message = await run(call)
+        with hooks.running(own.id):  # the tool's own code runs under the call's span
+            message = await run(call)
         if not hooks.on(POST):
             return message
         error = getattr(message, "error", None)

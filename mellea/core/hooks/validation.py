@@ -69,7 +69,8 @@ async def around(
     """Check `requirements` with `check(requirements, options_override)` inside the
     validation hook points; returns the (possibly changed) requirements and results.
 
-    The check gets a `"validation"` scope (its judge requests nest under it).
+    The check gets a `"validation"` scope (its judge requests nest under it) and runs
+    inside `hooks.running` (an observer's context, e.g. the validation's span current).
     `validation_pre_check` may change the requirements and the judges' options;
     `validation_post_check` may change the results, or `all_validations_passed` (True
     makes every failed result pass, False makes a passing set fail, each with a reason
@@ -99,7 +100,8 @@ async def around(
             if pre.model_options != given:
                 override = dict(pre.model_options)
         try:
-            results = list(await check(reqs, override))
+            with hooks.running(own.id):  # validation functions run under its span
+                results = list(await check(reqs, override))
         except Exception as exc:
             if hooks.on(POST):
                 await hooks.dispatch(
