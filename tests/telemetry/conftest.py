@@ -2,7 +2,8 @@
 
 `otel` sets mellea's telemetry up with a `TracerProvider` whose spans go to an
 `InMemorySpanExporter` and a `MeterProvider` read by an `InMemoryMetricReader` — the SDK's
-own test exporters — and turns it off afterwards. `Otel.tree()` prints the finished spans
+own test exporters — and turns it off afterwards; `Otel.tracer(name)` is an application's
+tracer on the same provider. `Otel.tree()` prints the finished spans
 as an indented tree, `Otel.points(name)` gives a metric's data points.
 """
 
@@ -27,6 +28,11 @@ from mellea.telemetry import TelemetryConfig, setup, shutdown
 class Otel:
     exporter: InMemorySpanExporter
     reader: InMemoryMetricReader
+    provider: TracerProvider  # an application's own spans go here too (`tracer(name)`)
+
+    def tracer(self, name: str) -> Any:
+        """A tracer of the application's, on the provider mellea reports to."""
+        return self.provider.get_tracer(name)
 
     def spans(self, name: str | None = None) -> list[ReadableSpan]:
         found = list(self.exporter.get_finished_spans())
@@ -105,7 +111,7 @@ def start_otel(config: TelemetryConfig | None = None) -> Otel:
         tracer_provider=tracer_provider,
         meter_provider=MeterProvider(metric_readers=[reader]),
     )
-    return Otel(exporter, reader)
+    return Otel(exporter, reader, tracer_provider)
 
 
 @pytest.fixture
