@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -134,6 +135,13 @@ class LocalSandboxEnvironment(ExecutionEnvironment):
         assert self.policy is not None
         return self.policy
 
+    @property
+    def read_protection(self) -> str:
+        """Who keeps the code out of the protected directories (the user's home):
+        `"kernel"` (Landlock: the code and every process it starts), `"audit-hook"` (no
+        Landlock here: the code's own reads only), or `"none"` (nothing is protected)."""
+        return run.read_protection("python", run.protected_dirs(self._policy))
+
     def execute(self, code: str, timeout: float | None = None) -> ExecutionResult:
         refused = self._precheck(code, self._policy)
         if refused is not None:
@@ -162,7 +170,9 @@ class LocalSandboxEnvironment(ExecutionEnvironment):
         if not p.network_access:
             denied |= NETWORK_MODULES
         write_roots = [scratch, *(str(r) for r in p.filesystem_write_roots or [])]
+        readable = [*write_roots, *(str(r) for r in p.filesystem_read_roots or [])]
         return {
+            **run.read_rules(p, readable),
             "kind": "python", "code_path": code_path, "scratch": scratch,
             "write_roots": write_roots,
             "read_roots": None if p.filesystem_read_roots is None
@@ -196,7 +206,11 @@ class LocalSandboxEnvironment(ExecutionEnvironment):
             stderr_cap=min(p.stderr_max_bytes or _HARD_OUTPUT_CAP, _HARD_OUTPUT_CAP),
             max_pids=p.max_processes,
         )  # fmt: skip
-        result = to_result(outcome, self.tier, scratch if self.working_directory else None)
+        result = to_result(
+            outcome, self.tier, scratch if self.working_directory else None,
+            protected=run.protected_dirs(p),
+        )  # fmt: skip
+        result.read_protection = self.read_protection
         if result.success:
             result.artifacts = self._export(scratch, before)
         return result
@@ -221,8 +235,11 @@ class LocalSandboxEnvironment(ExecutionEnvironment):
         return artifacts
 
 
-def to_result(outcome: run.RunOutcome, mode: str, workdir: str | None) -> ExecutionResult:
-    """An `ExecutionResult` from a contained run, naming the limit that ended it."""
+def to_result(
+    outcome: run.RunOutcome, mode: str, workdir: str | None, protected: Sequence[str] = ()
+) -> ExecutionResult:
+    """An `ExecutionResult` from a contained run, naming the limit that ended it (a read
+    the kernel refused in one of the `protected` directories counts as the policy's)."""
     stdout = outcome.stdout.decode("utf-8", "replace")
     stderr = outcome.stderr.decode("utf-8", "replace")
     limit = outcome.limit
@@ -237,7 +254,11 @@ def to_result(outcome: run.RunOutcome, mode: str, workdir: str | None) -> Execut
             limit = "policy"
         elif "BlockingIOError" in tail and "Resource temporarily unavailable" in tail:
             limit = "processes"
+        elif "ermission denied" in tail and any(d in tail for d in protected):
+            limit = "policy"
     note = limit_note(limit)
+    if limit == "policy" and any(d in stderr[-2000:] for d in protected):
+        note = f"{note}: the user's home (and other protected directories) cannot be read"
     if limit == "timeout":
         note = f"{note} ({outcome.duration_s:.1f} s)"
     if outcome.stdout_truncated:
@@ -296,7 +317,9 @@ class UnsafeEnvironment(ExecutionEnvironment):
         finally:
             if self.working_directory is None:
                 run.remove_scratch(scratch)
-        return to_result(outcome, self.tier, self.working_directory)
+        result = to_result(outcome, self.tier, self.working_directory)
+        result.read_protection = "none"
+        return result
 
 
 __all__ = [

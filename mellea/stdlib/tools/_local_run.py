@@ -12,7 +12,9 @@ the shell tool). Whatever happens, the caller gets a `RunOutcome` back by the de
   period, whichever is first (a descendant that escaped the group cannot hold the
   caller).
 
-`sandbox_env` builds the scrubbed environment, `scratch_dir` the working directory.
+`sandbox_env` builds the scrubbed environment, `scratch_dir` the working directory,
+`protected_dirs` the directories sandboxed code may not read (the user's home), and
+`read_protection` says who enforces that here.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import functools
 import json
 import logging
 import os
+import pwd
 import re
 import selectors
 import shutil
@@ -31,10 +34,11 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, cast
+from typing import IO, TYPE_CHECKING, Literal, cast
 
 if TYPE_CHECKING:
     from ._sandbox_child import ChildConfig
+    from .execution_policy import CapabilityPolicy
 
 logger = logging.getLogger("mellea")
 
@@ -294,6 +298,65 @@ def landlock_available() -> bool:
         return False
 
 
+def home_directories() -> list[str]:
+    """The homes sandboxed code must not read: the invoking user's (`$HOME` and the
+    password database), the `sudo` caller's, and `/root` when running as root."""
+    homes = {os.environ.get("HOME", "")}
+    for user in (os.getuid(), os.environ.get("SUDO_USER")):
+        try:
+            entry = pwd.getpwuid(user) if isinstance(user, int) else pwd.getpwnam(user or "")
+        except KeyError:
+            continue
+        homes.add(entry.pw_dir)
+    if os.geteuid() == 0:
+        homes.add("/root")
+    return sorted(os.path.realpath(h) for h in homes if os.path.isabs(h))
+
+
+def protected_dirs(policy: CapabilityPolicy) -> list[str]:
+    """What `policy` makes unreadable: the homes (`protect_home`) and `filesystem_read_deny`.
+
+    Never `/` (a home of `/`, as some service accounts have, protects nothing).
+    """
+    dirs = [os.path.realpath(p) for p in policy.filesystem_read_deny]
+    if policy.protect_home:
+        dirs += home_directories()
+    return sorted({d for d in dirs if d != "/"})
+
+
+def read_protection(kind: Literal["python", "shell"], protected: Sequence[str]) -> str:
+    """Who keeps sandboxed code out of the `protected` directories here.
+
+    `"kernel"`: Landlock, for the code and every process it starts. `"audit-hook"`: no
+    Landlock, so only the Python tier's audit hook, for the code's own reads (a process
+    it starts is not covered). `"none"`: nothing protected, or a shell without Landlock.
+    """
+    if not protected:
+        return "none"
+    if landlock_available():
+        return "kernel"
+    _warn_reads_unconfined()
+    return "audit-hook" if kind == "python" else "none"
+
+
+def read_rules(policy: CapabilityPolicy, readable: Sequence[str]) -> ChildConfig:
+    """The child's read protection under `policy`: the protected directories, the
+    configured roots readable even inside them, and whether Landlock must apply."""
+    return {
+        "read_deny": protected_dirs(policy), "read_allow": [str(r) for r in readable],
+        "landlock": landlock_available(),
+    }  # fmt: skip
+
+
+@functools.cache
+def _warn_reads_unconfined() -> None:
+    logger.warning(
+        "mellea: no Landlock here (kernel support or the mellea[sandbox] extra is missing): "
+        "the home directory is kept from sandboxed Python code by its audit hook only, and "
+        "NOT from shell commands or processes the code starts"
+    )
+
+
 def run_child(
     config: ChildConfig,
     *,
@@ -320,9 +383,13 @@ def run_child(
 __all__ = [
     "RunOutcome",
     "drop_target",
+    "home_directories",
     "landlock_available",
     "pids_cgroup",
     "process_limit_enforced",
+    "protected_dirs",
+    "read_protection",
+    "read_rules",
     "release_cgroup",
     "remove_scratch",
     "run_child",

@@ -45,6 +45,10 @@ class ExecutionResult:
     duration_s: float | None = None
     error: str | None = None
     """A one-line account of why it did not succeed, when mellea knows it."""
+    read_protection: str | None = None
+    """Who kept the run out of the user's home: `"kernel"` (Landlock, for every process
+    of the run), `"audit-hook"` (the Python tier without Landlock: the code's own reads
+    only) or `"none"`; None where the tier does not say (static, containers)."""
 
     def to_validationresult_reason(self) -> str:
         """The reason a requirement reports: why it was skipped, stdout, or stderr."""

@@ -12,11 +12,17 @@ the scratch directory as its working directory. In order, it:
    `nobody` could not read the Python installation, joins a pids cgroup instead;
 3. applies Landlock (kernel-enforced, where the kernel and the `landlock` package from
    `mellea[sandbox]` are there): files may be created, changed or removed only under the
-   write roots — for the shell too, and for every child process;
+   write roots, and the protected directories (the user's home) may not be read, listed
+   or executed from, except the paths the run needs — for the shell too, and for every
+   child process. Landlock only allows, so reads are granted on every entry of `/` but
+   the protected trees (walking down the ancestors of one, granting their other
+   entries), then on the needed paths inside them. Where the parent expects Landlock
+   and it cannot be applied, the run is refused rather than run unconfined;
 4. installs a PEP 578 audit hook that vetoes what the policy denies: file writes outside
-   the write roots, reads of other processes' `/proc` entries (their environment),
-   sockets, process creation, signals, native-code modules (`ctypes`), and imports by
-   the model's code outside the allowlist;
+   the write roots, reads and listings of the protected directories, reads of other
+   processes' `/proc` entries (their environment), sockets, process creation, signals,
+   native-code modules (`ctypes`), and imports by the model's code outside the
+   allowlist;
 5. runs the code (Python as `__main__`, or `exec`s bash for the shell tool).
 
 An audit hook is a tripwire, not a security boundary (CPython's own documentation says
@@ -47,6 +53,9 @@ if TYPE_CHECKING:
         drop_to: list[int] | None  # [uid, gid] to drop to, when started as root
         cgroup: str | None  # the pids cgroup to join instead
         write_roots: list[str]
+        read_deny: list[str]  # the protected directories (real paths)
+        read_allow: list[str]  # configured roots readable even inside them
+        landlock: bool  # the parent expects Landlock: refuse to run without it
         # Python runs
         code_path: str
         scratch: str
@@ -131,30 +140,79 @@ def _under(path: str, roots: list[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
 
 
-def _apply_landlock(write_roots: list[str]) -> bool:
+def _needed_paths() -> list[str]:
+    """What this interpreter reads after start-up: its installation, the venv, `sys.path`
+    (site-packages, `.pth` additions) and this file's directory."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    paths |= {p for p in sys.path if os.path.isabs(p)}
+    paths.add(os.path.dirname(os.path.abspath(__file__)))
+    return sorted(os.path.realpath(p) for p in paths)
+
+
+def _apply_landlock(write_roots: list[str], read_deny: list[str], read_allow: list[str]) -> bool:
     """Kernel-enforced: from here on this process and its children may create, change or
-    delete files only under `write_roots` (and write to /dev/null). Reads and execution
-    are left alone. False where the `landlock` package or the kernel support is missing.
+    delete files only under `write_roots` (and write to /dev/null), and may not read,
+    list or execute anything in `read_deny` but `read_allow`, the write roots and the
+    needed paths. False where the `landlock` package or the kernel support is missing.
     """
     try:
         from landlock import FSAccess, Ruleset, landlock_abi_version
 
         if landlock_abi_version() < 1:
             return False
+        reads = FSAccess.READ_FILE | FSAccess.READ_DIR | FSAccess.EXECUTE
+        handled = FSAccess.all() if read_deny else FSAccess.all() & ~reads
+        ruleset = Ruleset(restrict_rules=handled)
+        file_rights = FSAccess.all_file()
     except Exception:  # not installed, not Linux, or the kernel has no Landlock
         return False
-    writes = FSAccess.all() & ~(FSAccess.READ_FILE | FSAccess.READ_DIR | FSAccess.EXECUTE)
-    ruleset = Ruleset(restrict_rules=writes)
-    for root in write_roots:
-        if os.path.isdir(root):
-            ruleset.allow(root)
-    ruleset.allow("/dev/null", rules=FSAccess.WRITE_FILE)
-    ruleset.apply()
+
+    def allow(path: str, rights: FSAccess) -> None:
+        try:
+            if not os.path.isdir(path):
+                rights &= file_rights  # directory rights on a file are an error
+            ruleset.allow(path, rules=rights & handled)
+        except OSError:
+            pass  # gone, or not ours to open: nothing to grant
+
+    def allow_beside(directory: str) -> None:
+        # Every entry of `directory` but the protected trees; an entry holding one is
+        # walked in turn (granting a directory grants everything below it).
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            return
+        for name in names:
+            path = os.path.join(directory, name)
+            real = os.path.realpath(path)
+            holds = any(d.startswith(real.rstrip("/") + "/") for d in read_deny)
+            if _under(real, read_deny) or (holds and real != path):
+                continue  # protected, or a link to (an ancestor of) a protected tree
+            if holds:
+                allow_beside(path)
+            else:
+                allow(path, reads)
+
+    try:
+        if read_deny:
+            allow_beside("/")
+            for path in [*_needed_paths(), *read_allow]:
+                allow(path, reads)
+        for root in write_roots:
+            if os.path.isdir(root):
+                allow(root, handled)
+        allow("/dev/null", FSAccess.WRITE_FILE | FSAccess.READ_FILE)
+        ruleset.apply()
+    except Exception:
+        return False
     return True
 
 
 def _install_hook(cfg: ChildConfig) -> None:
     write_roots = [os.path.realpath(p) for p in cfg["write_roots"]]
+    protected = [os.path.realpath(p) for p in cfg.get("read_deny", [])]
+    readable = [*write_roots, *_needed_paths()]
+    readable += [os.path.realpath(p) for p in cfg.get("read_allow", [])]
     read_roots_cfg = cfg.get("read_roots")
     read_roots = None if read_roots_cfg is None else [os.path.realpath(p) for p in read_roots_cfg]
     allowed = cfg.get("allowed_imports")
@@ -197,6 +255,10 @@ def _install_hook(cfg: ChildConfig) -> None:
         text = os.fsdecode(path)
         return os.path.realpath(os.path.join(os.getcwd(), text))
 
+    def check_protected(real: str) -> None:
+        if _under(real, protected) and not _under(real, readable):
+            deny(f"reading {real!r} (a protected directory such as the user's home)")
+
     def deny(what: str) -> None:
         raise PolicyViolation(f"sandbox policy: {what} is not allowed")
 
@@ -221,10 +283,16 @@ def _install_hook(cfg: ChildConfig) -> None:
             if len(parts) > 2 and parts[1] == "proc" and parts[2].isdigit():
                 if int(parts[2]) != own_pid:
                     deny(f"reading {real!r} (another process)")
-            elif read_roots is not None and not (
+                return
+            check_protected(real)
+            if read_roots is not None and not (
                 _under(real, read_roots) or _under(real, write_roots) or _under(real, trusted)
             ):
                 deny(f"reading {real!r} (outside the readable roots)")
+        elif event in ("os.listdir", "os.scandir") and protected:
+            real = resolve("." if args[0] is None else args[0])  # (an fd is not a path)
+            if real is not None:
+                check_protected(real)
         elif event in _WRITE_EVENTS:
             for index in _WRITE_EVENTS[event]:
                 if index < len(args):
@@ -283,8 +351,16 @@ def main() -> None:
     if drop:
         _drop_root(drop[0], drop[1])
     _set_limits(cfg["limits"], uid)
-    if cfg.get("write_roots"):
-        _apply_landlock([str(r) for r in cfg["write_roots"]])
+    read_deny = [str(d) for d in cfg.get("read_deny", [])]
+    if cfg.get("write_roots") or read_deny:
+        applied = _apply_landlock(
+            [str(r) for r in cfg.get("write_roots", [])], read_deny,
+            [str(r) for r in cfg.get("read_allow", [])],
+        )  # fmt: skip
+        if cfg.get("landlock") and not applied:
+            sys.stderr.write("sandbox policy: Landlock could not be applied; not running\n")
+            sys.stderr.flush()
+            os._exit(126)
     if cfg.get("kind") == "shell":
         os.execv(cfg["shell"], [cfg["shell"], "--noprofile", "--norc", "-c", cfg["command"]])
     _install_hook(cfg)

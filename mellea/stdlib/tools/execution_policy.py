@@ -8,7 +8,8 @@ Tiers, from safest to least safe (`ExecutionTier`):
   without inherited secrets, a scratch working directory, output caps, imports and
   capabilities checked before it runs and enforced while it runs (an audit hook),
   writes confined to the write roots by the kernel (Landlock, with `mellea[sandbox]`),
-  and privileges dropped to `nobody` (or a pids cgroup) when mellea runs as root.
+  the user's home directory unreadable (Landlock, and the audit hook), and privileges
+  dropped to `nobody` (or a pids cgroup) when mellea runs as root.
 - `"docker"` — a container through the Docker CLI (`--network none`, read-only root,
   memory / pids / CPU limits, no capabilities, an unprivileged user).
 - `"local_unsafe"` / `"docker_unsafe"` — the same process or container *without* the
@@ -45,7 +46,8 @@ class CapabilityPolicy:
     """What code run under this policy may do, and the limits it runs with.
 
     - `filesystem_read_roots`: None reads anywhere except other processes' `/proc`
-      entries; a list restricts reads to those roots (plus the Python installation).
+      entries and the protected directories below; a list restricts reads to those
+      roots (plus the Python installation).
     - `filesystem_write_roots`: None means only the scratch working directory; a list
       adds those roots.
     - `network_access`, `subprocess_execution`, `package_installation`: denied unless
@@ -62,6 +64,16 @@ class CapabilityPolicy:
     - Ours: `memory_max_bytes` (RLIMIT_AS), `cpu_seconds` (RLIMIT_CPU, default the
       timeout), `max_processes` (RLIMIT_NPROC headroom when subprocesses are allowed),
       `file_max_bytes` (RLIMIT_FSIZE), `open_files` (RLIMIT_NOFILE).
+    - Ours: `protect_home` (default True) makes the invoking user's home directory (and
+      `/root` when mellea runs as root) unreadable, unlistable and unexecutable for the
+      code and the shell tool — `~/.ssh`, `~/.aws`, `~/.netrc`, tokens under
+      `~/.config`, `.env` files — except what the run needs (the Python installation
+      and venv, the scratch directory) and the roots configured here: a read or write
+      root inside a protected directory is readable, and one that contains it lifts
+      the protection. `filesystem_read_deny` adds directories to protect the same way.
+      Enforced by Landlock for the code and every process it starts where the kernel
+      has it; without Landlock only the Python tier's audit hook enforces it (the
+      environment's and result's `read_protection` say which).
     """
 
     filesystem_read_roots: list[Path] | None = None
@@ -80,6 +92,8 @@ class CapabilityPolicy:
     max_processes: int = 32
     file_max_bytes: int | None = 64 * _MiB
     open_files: int = 256
+    protect_home: bool = True
+    filesystem_read_deny: list[Path] = field(default_factory=list)
 
     ENFORCED_filesystem_read_roots: ClassVar[bool] = True
     ENFORCED_filesystem_write_roots: ClassVar[bool] = True

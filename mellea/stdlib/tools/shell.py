@@ -14,7 +14,10 @@ directory and `allowed_paths`); a refused command never runs and the result says
 which rule refused it. An accepted one runs in `bash --noprofile --norc` with the
 Python sandbox's containment: its own process group (killed at the timeout and after
 it exits), CPU / memory / file-size / process limits, a scrubbed environment,
-`nobody` when started as root (where the Python installation allows), capped output.
+`nobody` when started as root (where the Python installation allows), capped output,
+and (with Landlock) writes confined to the working directory and `allowed_paths` and no
+reads of the user's home (`policy.protect_home`; `read_protection` says whether the
+kernel enforces that here — without Landlock nothing does, and a warning is logged).
 Without `working_dir` each command runs in a fresh scratch directory.
 """
 
@@ -59,6 +62,12 @@ class BashEnvironment:
         self.allow_network = allow_network
         self.policy = policy or LOCAL_POLICY
 
+    @property
+    def read_protection(self) -> str:
+        """`"kernel"` where Landlock keeps commands out of the user's home (and the other
+        protected directories); `"none"` where nothing does (a warning is logged once)."""
+        return run.read_protection("shell", run.protected_dirs(self.policy))
+
     def check(self, command: str, cwd: str) -> ExecutionResult | None:
         """A skipped result naming the rule, if the guardrails refuse `command`."""
         try:
@@ -82,9 +91,11 @@ class BashEnvironment:
             if refused is not None:
                 return refused
             p = self.policy
+            write_roots = [scratch, *self.allowed_paths]
             config: ChildConfig = {
+                **run.read_rules(p, [*write_roots, *map(str, p.filesystem_read_roots or [])]),
                 "kind": "shell", "shell": _BASH, "command": command,
-                "write_roots": [scratch, *self.allowed_paths],
+                "write_roots": write_roots,
                 "drop_to": list(owner) if owner else None,
                 "limits": {
                     "cpu_seconds": p.cpu_seconds or self.timeout,
@@ -97,7 +108,11 @@ class BashEnvironment:
                 timeout=float(self.timeout), max_pids=p.max_processes,
                 stdout_cap=p.stdout_max_bytes or 1 << 20, stderr_cap=p.stderr_max_bytes or 1 << 20,
             )  # fmt: skip
-            return to_result(outcome, self.mode, self.working_dir)
+            result = to_result(
+                outcome, self.mode, self.working_dir, protected=run.protected_dirs(p)
+            )
+            result.read_protection = self.read_protection
+            return result
         finally:
             if self.working_dir is None:
                 run.remove_scratch(scratch)
