@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.servers.fixtures import loopback, loopback_session  # noqa: F401 - fixtures
+from tests.servers.llama_server import llama_server, llama_server_process  # noqa: F401
 
 pytest_plugins: list[str] = []
 

