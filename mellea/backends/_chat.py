@@ -75,7 +75,10 @@ class ChatCall:
     tools: dict[str, MelleaTool[..., Any]] = field(default_factory=dict)
 
 
-SendCall = Callable[[ChatCall, ModelOutputThunk[Any]], Awaitable[None]]
+AnyCall = ChatCall | RawCall
+"""What call layers see: a chat request, or a plain completion (`generate_from_raw`)."""
+
+SendCall = Callable[[AnyCall, ModelOutputThunk[Any]], Awaitable[None]]
 """Pass a call on: to the next layer, in the end to the engine (through its admission gate)."""
 
 
@@ -88,7 +91,7 @@ class CallLayer(Protocol):
     """
 
     async def handle(
-        self, backend: ChatBackend, call: ChatCall, mot: ModelOutputThunk[Any], send: SendCall
+        self, backend: ChatBackend, call: AnyCall, mot: ModelOutputThunk[Any], send: SendCall
     ) -> None: ...
 
 
@@ -99,7 +102,7 @@ _NO_HISTORY: tuple[ContextItem, ...] = ()
 
 
 def set_process_layers(layers: Sequence[CallLayer]) -> tuple[CallLayer, ...]:
-    """Put `layers` innermost (nearest the engine) under every chat call in this process.
+    """Put `layers` innermost (nearest the engine) under every call in this process.
 
     Returns the previous ones. For test tooling (the pytest record/replay plugin), which
     must see generations of backends it did not build; applications wrap backends instead.
@@ -273,6 +276,19 @@ class ChatBackend(FormatterBackend):
             "tools": [t.as_json_tool for t in call.tools.values()],
         }  # fmt: skip
 
+    def raw_request_description(self, call: RawCall) -> dict[str, Any]:
+        """`request_description` of a plain completion: the prompt as sent, and the rest."""
+        opts = call.options
+        return {
+            "prompt": call.prompt,
+            "options": {
+                "temperature": opts.temperature, "max_tokens": opts.max_tokens,
+                "seed": opts.seed, "stop": opts.stop, "context_window": opts.context_window,
+                **opts.extra,
+            },
+            "json_schema": call.json_schema,
+        }  # fmt: skip
+
     def _new_thunk(self, action: Component[Any] | CBlock) -> ModelOutputThunk[Any]:
         """The thunk of a call being started (before its generation is scheduled)."""
         return ModelOutputThunk()
@@ -294,6 +310,21 @@ class ChatBackend(FormatterBackend):
         `format=` constrains and parses each completion as for `generate_from_context`.
         Tool calls need a chat request: `tool_calls=True` is ignored (with a warning).
         """
+        return await self.start_raw(
+            actions, format=format, model_options=model_options, tool_calls=tool_calls
+        )
+
+    async def start_raw(
+        self,
+        actions: Sequence[Component[Any] | CBlock],
+        *,
+        format: type[BaseModel] | None = None,
+        model_options: Mapping[str, Any] | None = None,
+        tool_calls: bool = False,
+        layers: Sequence[CallLayer] = (),
+    ) -> list[ModelOutputThunk[Any]]:
+        """`generate_from_raw`, with `layers` (outermost first) seeing each completion's
+        call before the engine does (as `start` for chat)."""
         batch = None
         if hooks.active:  # the batch hook points (pre-call may change or block the call)
             batch, format, model_options, tool_calls = await hooks.generation.batch_pre_call(
@@ -308,6 +339,7 @@ class ChatBackend(FormatterBackend):
         if tool_calls:
             logger.warning("generate_from_raw: tool calls need a chat request; ignored")
         mots = [self._new_thunk(action) for action in actions]  # claimed in order
+        chain = (*layers, *_process_layers)
         # The requests' tasks copy the batch's observed context (a tracer: its span).
         observed = hooks.running(batch.id) if batch is not None else contextlib.nullcontext()
         with observed:
@@ -317,7 +349,8 @@ class ChatBackend(FormatterBackend):
                 mot.generation.model = self.model_id
                 mot.generation.provider = self.provider
                 mot.generation.streaming = options.stream
-                mot._attach(get_portal().spawn(self._drive_raw(mot, action, options, format)))
+                drive = self._drive_raw(mot, action, options, format, chain)
+                mot._attach(get_portal().spawn(drive))
         if batch is not None:
             hooks.generation.batch_watch(self, batch, mots)
         return mots
@@ -328,6 +361,7 @@ class ChatBackend(FormatterBackend):
         action: Component[Any] | CBlock,
         options: ResolvedOptions,
         format: type[BaseModel] | None,
+        layers: tuple[CallLayer, ...] = (),
     ) -> None:
         async def work() -> None:
             await wait_for_inputs([], action)
@@ -336,10 +370,15 @@ class ChatBackend(FormatterBackend):
             if not prompt.strip():
                 raise InvalidOptionError("the prompt is empty: there is nothing to complete")
             schema = format.model_json_schema() if format is not None else None
-            async with self._admission() or NO_GATE:
-                mot._prompt = prompt
+            call = RawCall(prompt, options, format, schema)
+            mot._prompt = prompt
+            if layers:  # (only a call that reaches the engine queues at its gate)
                 mot._started_at = time.perf_counter()
-                await self._generate_raw(RawCall(prompt, options, format, schema), mot)
+                await self._through(layers, call, mot)
+                return
+            async with self._admission() or NO_GATE:
+                mot._started_at = time.perf_counter()
+                await self._generate_raw(call, mot)
 
         await self._settle(mot, action, options, format, work)
 
@@ -458,16 +497,19 @@ class ChatBackend(FormatterBackend):
             await self._generate(call, mot)
 
     def _through(
-        self, layers: tuple[CallLayer, ...], call: ChatCall, mot: ModelOutputThunk[Any]
+        self, layers: tuple[CallLayer, ...], call: AnyCall, mot: ModelOutputThunk[Any]
     ) -> Awaitable[None]:
         if not layers:
             return self._send_gated(call, mot)
         rest = layers[1:]
         return layers[0].handle(self, call, mot, lambda c, m: self._through(rest, c, m))
 
-    async def _send_gated(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
+    async def _send_gated(self, call: AnyCall, mot: ModelOutputThunk[Any]) -> None:
         async with self._admission() or NO_GATE:
-            await self._generate(call, mot)
+            if isinstance(call, RawCall):
+                await self._generate_raw(call, mot)
+            else:
+                await self._generate(call, mot)
 
     def _admission(self) -> contextlib.AbstractAsyncContextManager[None] | None:
         """Where calls beyond the engine's capacity queue (None: no limit here)."""

@@ -29,6 +29,11 @@ class RawCall:
     format: type[BaseModel] | None = None
     json_schema: dict[str, Any] | None = None
 
+    @property
+    def tools(self) -> dict[str, Any]:
+        """None: a plain completion offers no tools (call layers read this of any call)."""
+        return {}
+
 
 class NoGate:
     async def __aenter__(self) -> None:

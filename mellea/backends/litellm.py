@@ -134,6 +134,10 @@ class LiteLLMBackend(ChatBackend):
         payload = build_payload(self.model_id, call, merge_extra_body=False, fetch_media=False)
         return without_stream_fields(payload)
 
+    def raw_request_description(self, call: RawCall) -> dict[str, Any]:
+        payload = completion_payload(self.model_id, call, merge_extra_body=False)
+        return without_stream_fields(payload)
+
     def _kwargs(self, call: ChatCall, json_form: JsonForm = "json_schema") -> dict[str, Any]:
         kwargs = build_payload(self.model_id, call, json_form=json_form, merge_extra_body=False)
         return self._with_defaults(kwargs)

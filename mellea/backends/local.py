@@ -191,6 +191,10 @@ class LocalBackend(ChatBackend):
         messages, params, _ = self._prepare(call)
         return {"model": self.model_id, "messages": messages, "params": dataclasses.asdict(params)}
 
+    def raw_request_description(self, call: RawCall) -> dict[str, Any]:
+        params = self._params(call.options, call.json_schema)
+        return {"model": self.model_id, "prompt": call.prompt, "params": dataclasses.asdict(params)}
+
     async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
         messages, params, tools = self._prepare(call)
         buffer: list[str] = []

@@ -158,6 +158,12 @@ class OllamaModelBackend(NoAdapters, ChatBackend):
             payload.pop(key, None)
         return payload
 
+    def raw_request_description(self, call: RawCall) -> dict[str, Any]:
+        payload = generate_payload(self.model_id, call.prompt, call.options, call.json_schema)
+        for key in ("stream", "keep_alive"):
+            payload.pop(key, None)
+        return payload
+
     async def _post(
         self,
         path: str,

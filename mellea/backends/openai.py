@@ -282,6 +282,12 @@ class OpenAIBackend(NoAdapters, ChatBackend):
     def request_description(self, call: ChatCall) -> dict[str, Any]:
         return without_stream_fields(self._payload(call, fetch_media=False))
 
+    def raw_request_description(self, call: RawCall) -> dict[str, Any]:
+        payload = completion_payload(
+            self.model_id, call, default_extra_body=self.default_extra_body
+        )  # (the response_format form is the server's business: `json_schema` describes it)
+        return without_stream_fields(payload)
+
     async def _generate(self, call: ChatCall, mot: ModelOutputThunk[Any]) -> None:
         for message in call.messages:
             if message.get("audio"):

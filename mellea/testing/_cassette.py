@@ -2,16 +2,18 @@
 
 A `Cassette` is a call layer (`mellea.backends._chat.CallLayer`) installed under every
 chat backend of the process (`use_cassette`), so it sees each request after rendering —
-sampling attempts, judges, tool-calling turns and `@generative` calls alike — on every
-backend, the embedded engine included. Recording, it passes the request on and keeps
-the answer; replaying, it answers from the file and never reaches a server or a model.
+sampling attempts, judges, tool-calling turns, `@generative` calls and each plain
+completion of `generate_from_raw` alike — on every backend, the embedded engine
+included. Recording, it passes the request on and keeps the answer; replaying, it
+answers from the file and never reaches a server or a model.
 
 The file is stable, reviewable text: JSON with sorted keys, one interaction (request and
 response) per entry of `interactions`, in the order the requests were made. A request is
-the engine's own description of it (`request_description`) with credentials and
-transport details left out; a response keeps its streamed chunks, usage, finish reasons
-and tool calls. HTTP error answers and cancelled generations are kept too (and replayed as
-such); a request that got no answer at all is not, and the file is then not written.
+the engine's own description of it (`request_description`, or `raw_request_description`
+for a plain completion) with credentials and transport details left out; a response
+keeps its streamed chunks, usage, finish reasons and tool calls. HTTP error answers and
+cancelled generations are kept too (and replayed as such); a request that got no answer
+at all is not, and the file is then not written.
 
 Replaying, requests match on their whole description. Identical requests take the
 recorded interactions for it in order (the last one repeats). A request with no match
@@ -32,7 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from ..backends._chat import ChatBackend, ChatCall, SendCall, set_process_layers
+from ..backends._chat import AnyCall, ChatBackend, SendCall, set_process_layers
 from ..backends.response_cache import CachedResponse, Capture
 from ..backends.response_cache._key import canonical_json, describe_call, request_key
 from ..core import errors
@@ -78,7 +80,7 @@ class Cassette:
     # ----- the call layer -----------------------------------------------------------------
 
     async def handle(
-        self, backend: ChatBackend, call: ChatCall, mot: ModelOutputThunk[Any], send: SendCall
+        self, backend: ChatBackend, call: AnyCall, mot: ModelOutputThunk[Any], send: SendCall
     ) -> None:
         description = describe_call(backend, call)
         if self.mode == "replay":
@@ -112,7 +114,7 @@ class Cassette:
             self._slots[slot] = {"request": request, "response": {**response, **outcome}}
 
     async def _replay(
-        self, description: dict[str, Any], call: ChatCall, mot: ModelOutputThunk[Any]
+        self, description: dict[str, Any], call: AnyCall, mot: ModelOutputThunk[Any]
     ) -> None:
         key = request_key(description)
         with self._lock:
@@ -196,7 +198,7 @@ def load_interactions(path: Path) -> list[dict[str, Any]]:
 
 @contextlib.contextmanager
 def use_cassette(path: str | os.PathLike[str], mode: Mode) -> Iterator[Cassette]:
-    """Record or replay every chat generation in this process inside the block.
+    """Record or replay every generation in this process (chat or plain) inside the block.
 
     Recording writes the file when the block exits if anything was recorded — and leaves
     it as it was if a request got no answer at all (server unreachable, timeout), so a

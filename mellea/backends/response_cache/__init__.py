@@ -11,7 +11,8 @@ m = MelleaSession(backend)
 ```
 
 Calls with temperature 0 or a seed are keyed on the request as the engine would send it
-(backend kind, model, rendered messages, sampling options, `format=` schema, tools) and
+(backend kind, model, rendered messages — or, for `generate_from_raw`, each prompt as
+sent — sampling options, `format=` schema, tools) and
 served from the store when seen before — replayed as a stream with the original chunk
 boundaries. Identical calls in flight at once share one request. See `CachedBackend`.
 """

@@ -4,6 +4,8 @@ The cache is a call layer (`mellea.backends._chat.CallLayer`): it sees each call
 was rendered — the messages exactly as the engine would get them — and keys on the
 engine's own description of the request (`ChatBackend.request_description`), so one
 implementation serves the embedded engine, Ollama, OpenAI-compatible servers and LiteLLM.
+`generate_from_raw` passes each plain completion of its batch through the same layer
+(keyed on `raw_request_description`): the hits replay, only the misses are sent.
 
 Each distinct key in flight is one `_Flight`, a task of its own: it looks the key up in
 the store, and on a miss sends the call once, into a `Capture` that forwards every delta
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ...core.backend import Backend
 from ...core.errors import BackendError, MelleaError
 from ...core.thunk import ModelOutputThunk
-from .._chat import CallLayer, ChatBackend, ChatCall, SendCall
+from .._chat import AnyCall, CallLayer, ChatBackend, SendCall
 from ._key import describe_call, request_key
 from ._memory import CacheStore, MemoryStore
 from ._response import CachedResponse, Capture
@@ -64,7 +66,7 @@ class CacheStats:
     stored: int = 0
 
 
-def is_deterministic(backend: ChatBackend, call: ChatCall) -> bool:
+def is_deterministic(backend: ChatBackend, call: AnyCall) -> bool:
     """True if the call asks for greedy decoding (temperature 0) or fixes a seed."""
     opts = call.options
     temperature = opts.temperature if opts.temperature is not None else backend.default_temperature
@@ -85,7 +87,7 @@ class CacheLayer:
         self._store_warned = False
 
     async def handle(
-        self, backend: ChatBackend, call: ChatCall, mot: ModelOutputThunk[Any], send: SendCall
+        self, backend: ChatBackend, call: AnyCall, mot: ModelOutputThunk[Any], send: SendCall
     ) -> None:
         if not (self.cache_all or is_deterministic(backend, call)):
             self.stats.bypassed += 1
@@ -100,7 +102,7 @@ class CacheLayer:
             flight.task = asyncio.get_running_loop().create_task(self._fly(key, flight, call, send))
         await flight.follow(mot, call.tools, self.replay_speed, self.stats, leader=leader)
 
-    async def _fly(self, key: str, flight: _Flight, call: ChatCall, send: SendCall) -> None:
+    async def _fly(self, key: str, flight: _Flight, call: AnyCall, send: SendCall) -> None:
         try:
             response = await self._lookup(key)
             if response is not None:
@@ -336,6 +338,36 @@ class CachedBackend(Backend):
         """Start a generation through the cache (and any `layers` under it)."""
         return self.backend.start(
             action, ctx, format=format, model_options=model_options, tool_calls=tool_calls,
+            layers=(self.layer, *layers),
+        )  # fmt: skip
+
+    async def generate_from_raw(
+        self,
+        actions: Sequence[Component[Any] | CBlock],
+        ctx: Context,
+        *,
+        format: type[BaseModel] | None = None,
+        model_options: Mapping[str, Any] | None = None,
+        tool_calls: bool = False,
+    ) -> list[ModelOutputThunk[Any]]:
+        """The wrapped backend's plain completions, each one cached as a call of its own:
+        the hits replay, only the misses reach the engine; the thunks come back in order."""
+        return await self.start_raw(
+            actions, format=format, model_options=model_options, tool_calls=tool_calls
+        )
+
+    async def start_raw(
+        self,
+        actions: Sequence[Component[Any] | CBlock],
+        *,
+        format: type[BaseModel] | None = None,
+        model_options: Mapping[str, Any] | None = None,
+        tool_calls: bool = False,
+        layers: Sequence[CallLayer] = (),
+    ) -> list[ModelOutputThunk[Any]]:
+        """Start plain completions through the cache (and any `layers` under it)."""
+        return await self.backend.start_raw(
+            actions, format=format, model_options=model_options, tool_calls=tool_calls,
             layers=(self.layer, *layers),
         )  # fmt: skip
 

@@ -1,7 +1,7 @@
 """The canonical form of a request: what a cache key and a cassette interaction hold.
 
-`describe_call` asks the engine for its request body (`ChatBackend.request_description`)
-and wraps it with the backend kind and model. `canonical` turns that into plain, stable
+`describe_call` asks the engine for its request body (`ChatBackend.request_description`,
+or `raw_request_description` for a plain completion of `generate_from_raw`) and wraps it with the backend kind and model. `canonical` turns that into plain, stable
 JSON data: secrets dropped, integral floats written as ints (`0.0` and `0` are the same
 temperature), anything that is not JSON shown by its type and value. `request_key` hashes
 the canonical JSON.
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .._chat import ChatBackend, ChatCall
+    from .._chat import AnyCall, ChatBackend
 
 KEY_VERSION = 1
 """Bumped when the description changes shape, so old entries stop matching."""
@@ -33,9 +33,14 @@ _SECRET_NAMES = re.compile(
 carry credentials too). None of them changes the answer."""
 
 
-def describe_call(backend: ChatBackend, call: ChatCall) -> dict[str, Any]:
+def describe_call(backend: ChatBackend, call: AnyCall) -> dict[str, Any]:
     """The canonical description of `call` on `backend` (see the module docstring)."""
-    request = backend.request_description(call)
+    from .._chat_parts import RawCall
+
+    if isinstance(call, RawCall):  # (its body holds the prompt: never a chat call's key)
+        request = backend.raw_request_description(call)
+    else:
+        request = backend.request_description(call)
     description: dict[str, Any] = canonical({
         "v": KEY_VERSION,
         "backend": backend.provider,
