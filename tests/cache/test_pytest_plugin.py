@@ -110,6 +110,9 @@ def test_embedded_engine(mellea_cassette):
 def _pytest(project: Path, url: str, results: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "LOOPBACK_URL": url, "RESULTS": str(results), "MELLEA_LOCAL_THREADS": "1"}
     env.pop("PYTEST_ADDOPTS", None)
+    # This checkout's mellea, whatever the venv's editable install points at (a relative
+    # PYTHONPATH inherited from the caller would resolve inside the temporary project).
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
     return subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=240)
 

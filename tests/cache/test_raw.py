@@ -201,3 +201,17 @@ async def test_embedded_batch_is_cached_per_prompt() -> None:
     assert mots[1].generation.usage == first[0].generation.usage is not None
     assert (backend.stats.misses, backend.stats.hits) == (3, 1)
     await backend.aclose()
+
+
+@pytest.mark.model
+async def test_calls_asking_for_logits_always_reach_the_engine() -> None:
+    from mellea.backends.local import LocalBackend
+
+    backend = CachedBackend(LocalBackend(n_threads=1))
+    options = {ModelOption.MAX_NEW_TOKENS: 4, ModelOption.TEMPERATURE: 0, ModelOption.LOGITS: True}
+    for _ in range(2):
+        (mot,) = await _raw(backend, ["The sky is"], **options)
+        assert mot.generation.extra["cache"] == "bypass"
+        assert mot.generation.logits  # a hit could not have carried them
+    assert (backend.stats.bypassed, backend.stats.hits, backend.stats.stored) == (2, 0, 0)
+    await backend.aclose()

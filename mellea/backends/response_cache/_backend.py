@@ -89,7 +89,14 @@ class CacheLayer:
     async def handle(
         self, backend: ChatBackend, call: AnyCall, mot: ModelOutputThunk[Any], send: SendCall
     ) -> None:
-        if not (self.cache_all or is_deterministic(backend, call)):
+        # A stored response keeps text and metadata, not per-token logits: a call that
+        # asks for them always goes to the engine.
+        opts = call.options
+        if (
+            opts.logits
+            or opts.raw_logits
+            or not (self.cache_all or is_deterministic(backend, call))
+        ):
             self.stats.bypassed += 1
             mot.generation.extra["cache"] = CacheOutcome.BYPASS.value
             await send(call, mot)
@@ -253,7 +260,9 @@ class CachedBackend(Backend):
         store: Where responses live: `MemoryStore()` (the default) or `SQLiteStore(path)`.
         cache_all: Also cache calls that sample (temperature > 0 without a seed). By
             default only deterministic calls — temperature 0, or a fixed seed — are served
-            from the cache; the others always reach the model.
+            from the cache; the others always reach the model. Calls asking for logits
+            (`ModelOption.LOGITS` / `RAW_LOGITS`) always reach it too: a stored
+            response keeps no logits.
         replay_speed: Replay a hit at this multiple of its recorded pace (1.0: as it
             streamed originally); None (default) delivers all its chunks at once.
 
