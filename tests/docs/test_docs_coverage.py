@@ -43,12 +43,8 @@ NOT_RUNNABLE = {
     "how-to_execute-tool-calls/02": "fragment: top-level await on `result`/`backend`",
     "how-to_execute-tool-calls/08": "fragment: `mot` and `backend` undefined",
     "how-to_primitives-vs-high-level/01": "fragment: `start_session` not imported",
-    "how-to_unit-test-generative-code/01": "passes host= to OllamaModelBackend, which no "
-    "version accepts (the reference raises TypeError too)",
-    "how-to_unit-test-generative-code/05": "pytest test needing the `session` fixture of /01",
     "how-to_unit-test-generative-code/06": "pytest test needing /01's fixture and a "
     "requirements-area example's classify_sentiment",
-    "how-to_unit-test-generative-code/08": "pytest test needing the `session` fixture of /01",
     "integrations_litellm/01": "hosted provider: Anthropic API key",
     "integrations_openai/14": "Granite Switch embedded adapters (area 'later')",
     "observability_logging/01": "fragment: `m` undefined",
