@@ -8,6 +8,8 @@ Between the rendered call and the engine may sit *call layers* (`CallLayer`): th
 cache and test record/replay (`mellea.backends.response_cache`, `mellea.testing`). A layer
 sees the call, may answer it itself or pass it on; `request_description` is what they key
 on. With no layer the path is unchanged (the admission gate before the request is built).
+
+The plain-completion path (`generate_from_raw`) is the base class, in `_chat_raw`.
 """
 
 from __future__ import annotations
@@ -41,14 +43,12 @@ from ._chat_parts import (
     check_prompt,
     pending_inputs,
     wait_for,
-    wait_for_inputs,
 )
+from ._chat_raw import RawCompletions
 from ._policy import call_deadline
-from .backend import FormatterBackend
 from .formatter import (
     ChatFormatter,
     ChatMessage,
-    component_text,
     to_chat_messages,
 )
 from .model_ids import ModelIdentifier
@@ -122,7 +122,7 @@ def _passed_now(gate: object) -> Callable[[], None] | None:
     return None
 
 
-class ChatBackend(FormatterBackend):
+class ChatBackend(RawCompletions):
     """Base of the chat engines (local, Ollama, OpenAI-compatible, LiteLLM, dummy)."""
 
     provider: ClassVar[str] = "chat"
@@ -276,115 +276,9 @@ class ChatBackend(FormatterBackend):
             "tools": [t.as_json_tool for t in call.tools.values()],
         }  # fmt: skip
 
-    def raw_request_description(self, call: RawCall) -> dict[str, Any]:
-        """`request_description` of a plain completion: the prompt as sent, and the rest."""
-        opts = call.options
-        return {
-            "prompt": call.prompt,
-            "options": {
-                "temperature": opts.temperature, "max_tokens": opts.max_tokens,
-                "seed": opts.seed, "stop": opts.stop, "context_window": opts.context_window,
-                **opts.extra,
-            },
-            "json_schema": call.json_schema,
-        }  # fmt: skip
-
     def _new_thunk(self, action: Component[Any] | CBlock) -> ModelOutputThunk[Any]:
         """The thunk of a call being started (before its generation is scheduled)."""
         return ModelOutputThunk()
-
-    async def generate_from_raw(
-        self,
-        actions: Sequence[Component[Any] | CBlock],
-        ctx: Context,
-        *,
-        format: type[BaseModel] | None = None,
-        model_options: Mapping[str, Any] | None = None,
-        tool_calls: bool = False,
-    ) -> list[ModelOutputThunk[Any]]:
-        """One plain completion per action: its text sent as is, without chat template or
-        history (`ctx` is not used). Returns the thunks at once, in order; they generate
-        concurrently (the embedded engine decodes them in one batch) and each settles on
-        its own, so one failed request does not fail the others.
-
-        `format=` constrains and parses each completion as for `generate_from_context`.
-        Tool calls need a chat request: `tool_calls=True` is ignored (with a warning).
-        """
-        return await self.start_raw(
-            actions, format=format, model_options=model_options, tool_calls=tool_calls
-        )
-
-    async def start_raw(
-        self,
-        actions: Sequence[Component[Any] | CBlock],
-        *,
-        format: type[BaseModel] | None = None,
-        model_options: Mapping[str, Any] | None = None,
-        tool_calls: bool = False,
-        layers: Sequence[CallLayer] = (),
-    ) -> list[ModelOutputThunk[Any]]:
-        """`generate_from_raw`, with `layers` (outermost first) seeing each completion's
-        call before the engine does (as `start` for chat)."""
-        batch = None
-        if hooks.active:  # the batch hook points (pre-call may change or block the call)
-            batch, format, model_options, tool_calls = await hooks.generation.batch_pre_call(
-                self, actions, format, model_options, tool_calls
-            )
-        options = resolve_options(
-            self.model_options, model_options, native_aliases=self.native_aliases
-        )
-        self._check_options(options)
-        if format is not None:
-            check_format(format)
-        if tool_calls:
-            logger.warning("generate_from_raw: tool calls need a chat request; ignored")
-        mots = [self._new_thunk(action) for action in actions]  # claimed in order
-        chain = (*layers, *_process_layers)
-        # The requests' tasks copy the batch's observed context (a tracer: its span).
-        observed = hooks.running(batch.id) if batch is not None else contextlib.nullcontext()
-        with observed:
-            for action, mot in zip(actions, mots, strict=True):
-                mot._action = action
-                mot._model_options = options.raw
-                mot.generation.model = self.model_id
-                mot.generation.provider = self.provider
-                mot.generation.streaming = options.stream
-                drive = self._drive_raw(mot, action, options, format, chain)
-                mot._attach(get_portal().spawn(drive))
-        if batch is not None:
-            hooks.generation.batch_watch(self, batch, mots)
-        return mots
-
-    async def _drive_raw(
-        self,
-        mot: ModelOutputThunk[Any],
-        action: Component[Any] | CBlock,
-        options: ResolvedOptions,
-        format: type[BaseModel] | None,
-        layers: tuple[CallLayer, ...] = (),
-    ) -> None:
-        async def work() -> None:
-            await wait_for_inputs([], action)
-            fmt = self.chat_formatter
-            prompt = fmt.print(action) if fmt is not None else component_text(action)
-            if not prompt.strip():
-                raise InvalidOptionError("the prompt is empty: there is nothing to complete")
-            schema = format.model_json_schema() if format is not None else None
-            call = RawCall(prompt, options, format, schema)
-            mot._prompt = prompt
-            if layers:  # (only a call that reaches the engine queues at its gate)
-                mot._started_at = time.perf_counter()
-                await self._through(layers, call, mot)
-                return
-            async with self._admission() or NO_GATE:
-                mot._started_at = time.perf_counter()
-                await self._generate_raw(call, mot)
-
-        await self._settle(mot, action, options, format, work)
-
-    async def _generate_raw(self, call: RawCall, mot: ModelOutputThunk[Any]) -> None:
-        """Run a plain completion: `mot._feed(delta)` the text, fill `mot.generation`."""
-        raise InvalidOptionError(f"{type(self).__name__} has no plain-completion request")
 
     # ----- the driver (runs on the portal loop) -------------------------------------
 
