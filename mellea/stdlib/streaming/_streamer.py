@@ -15,6 +15,8 @@ runs the full `validate()` of every requirement that did not fail. Every step is
 typed event (`_events`), sent to `as_events=True` readers and to plugins on the
 `streaming_event` hook.
 
+`EventStreamer` (the `as_events=True` view of a run) is in `_event_streamer`.
+
 Beyond the reference: `loop_budget=N` retries a failed attempt as a new attempt (a
 `RetryEvent` first; an `Instruction` is repaired with the failures, as
 `RepairTemplateStrategy` does); `format=Model` streams partial instances of `Model`
@@ -39,6 +41,7 @@ from ...core.errors import DeadlineExceededError, MelleaError
 from ...core.requirement import PartialValidationResult, Requirement, ValidationResult
 from ...core.thunk import ModelOutputThunk
 from ._checks import AttemptChecks, QuickFailure
+from ._event_streamer import EventStreamer
 from ._events import (
     CompletedEvent,
     ErrorEvent,
@@ -354,55 +357,6 @@ async def _deadline(seconds: float | None) -> AsyncIterator[None]:
         if isinstance(exc, MelleaError):
             raise
         raise DeadlineExceededError(f"the stream did not finish within {seconds} s") from None
-
-
-class EventStreamer:
-    """The events of a `stream(..., as_events=True)` run, in order; use `async with`."""
-
-    def __init__(self) -> None:
-        self._queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
-        self._streamer: Streamer | None = None
-
-    def _bound(self) -> Streamer:
-        if self._streamer is None:
-            raise RuntimeError("this EventStreamer is not attached to a run; use stream()")
-        return self._streamer
-
-    async def __aenter__(self) -> EventStreamer:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    def __aiter__(self) -> AsyncIterator[StreamEvent]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[StreamEvent]:
-        self._bound()._start()
-        while True:
-            event = await self._queue.get()
-            if event is None:
-                self._queue.put_nowait(None)
-                return
-            yield event
-
-    async def aclose(self) -> None:
-        await self._bound().aclose()
-
-    mot = property(lambda self: self._bound().mot, doc="The current attempt's thunk.")
-    streaming_id = property(lambda self: self._bound().streaming_id)
-    completed_normally = property(lambda self: self._bound().completed_normally)
-    failed_early = property(lambda self: self._bound().failed_early)
-    streaming_failures = property(lambda self: self._bound().streaming_failures)
-    final_validations = property(lambda self: self._bound().final_validations)
-    failure_reason = property(lambda self: self._bound().failure_reason)
-    full_text = property(lambda self: self._bound().full_text)
-    usage = property(lambda self: self._bound().usage)
 
 
 async def stream(
