@@ -162,7 +162,9 @@ class LocalSandboxEnvironment(ExecutionEnvironment):
             if self.working_directory is None:
                 run.remove_scratch(scratch)
 
-    def _config(self, code_path: str, scratch: str, owner: tuple[int, int] | None) -> ChildConfig:
+    def _config(
+        self, code_path: str, scratch: str, owner: tuple[int, int] | None, protected: list[str]
+    ) -> ChildConfig:
         p = self._policy
         denied = set(NATIVE_MODULES)
         if not p.subprocess_execution:
@@ -172,7 +174,7 @@ class LocalSandboxEnvironment(ExecutionEnvironment):
         write_roots = [scratch, *(str(r) for r in p.filesystem_write_roots or [])]
         readable = [*write_roots, *(str(r) for r in p.filesystem_read_roots or [])]
         return {
-            **run.read_rules(p, readable),
+            **run.read_rules(protected, readable),
             "kind": "python", "code_path": code_path, "scratch": scratch,
             "write_roots": write_roots,
             "read_roots": None if p.filesystem_read_roots is None
@@ -198,8 +200,9 @@ class LocalSandboxEnvironment(ExecutionEnvironment):
             os.chown(code_path, *owner)
         before = set(os.listdir(scratch))
         extra = {} if self.suppress_agg else {"MPLBACKEND": "Agg"}
+        protected = run.protected_dirs(p)
         outcome = run.run_child(
-            self._config(code_path, scratch, owner),
+            self._config(code_path, scratch, owner, protected),
             cwd=scratch, env=run.sandbox_env(p.env_var_access, scratch, extra),
             timeout=float(timeout or p.timeout),
             stdout_cap=min(p.stdout_max_bytes or _HARD_OUTPUT_CAP, _HARD_OUTPUT_CAP),
@@ -208,9 +211,9 @@ class LocalSandboxEnvironment(ExecutionEnvironment):
         )  # fmt: skip
         result = to_result(
             outcome, self.tier, scratch if self.working_directory else None,
-            protected=run.protected_dirs(p),
+            protected=protected,
         )  # fmt: skip
-        result.read_protection = self.read_protection
+        result.read_protection = run.read_protection("python", protected)
         if result.success:
             result.artifacts = self._export(scratch, before)
         return result

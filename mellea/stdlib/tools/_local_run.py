@@ -339,11 +339,11 @@ def read_protection(kind: Literal["python", "shell"], protected: Sequence[str]) 
     return "audit-hook" if kind == "python" else "none"
 
 
-def read_rules(policy: CapabilityPolicy, readable: Sequence[str]) -> ChildConfig:
-    """The child's read protection under `policy`: the protected directories, the
+def read_rules(protected: Sequence[str], readable: Sequence[str]) -> ChildConfig:
+    """The child's read protection: the `protected` directories (`protected_dirs`), the
     configured roots readable even inside them, and whether Landlock must apply."""
     return {
-        "read_deny": protected_dirs(policy), "read_allow": [str(r) for r in readable],
+        "read_deny": list(protected), "read_allow": [str(r) for r in readable],
         "landlock": landlock_available(),
     }  # fmt: skip
 

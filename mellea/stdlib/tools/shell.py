@@ -92,8 +92,10 @@ class BashEnvironment:
                 return refused
             p = self.policy
             write_roots = [scratch, *self.allowed_paths]
+            protected = run.protected_dirs(p)
+            readable = [*write_roots, *map(str, p.filesystem_read_roots or [])]
             config: ChildConfig = {
-                **run.read_rules(p, [*write_roots, *map(str, p.filesystem_read_roots or [])]),
+                **run.read_rules(protected, readable),
                 "kind": "shell", "shell": _BASH, "command": command,
                 "write_roots": write_roots,
                 "drop_to": list(owner) if owner else None,
@@ -108,10 +110,8 @@ class BashEnvironment:
                 timeout=float(self.timeout), max_pids=p.max_processes,
                 stdout_cap=p.stdout_max_bytes or 1 << 20, stderr_cap=p.stderr_max_bytes or 1 << 20,
             )  # fmt: skip
-            result = to_result(
-                outcome, self.mode, self.working_dir, protected=run.protected_dirs(p)
-            )
-            result.read_protection = self.read_protection
+            result = to_result(outcome, self.mode, self.working_dir, protected=protected)
+            result.read_protection = run.read_protection("shell", protected)
             return result
         finally:
             if self.working_dir is None:
