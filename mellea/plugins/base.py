@@ -60,6 +60,10 @@ class _Scoped:
     def _label(self) -> str:
         return type(self).__name__
 
+    def _scoped_items(self) -> Any:
+        """What the block registers (the instance itself; `plugin_scope` its items)."""
+        return self
+
     def __enter__(self) -> Self:
         if self._scope_id is not None:
             raise RuntimeError(
@@ -69,7 +73,7 @@ class _Scoped:
         from .registry import register_scoped
 
         self._scope_id = f"scope-{uuid.uuid4().hex}"
-        register_scoped(self, self._scope_id)
+        register_scoped(self._scoped_items(), self._scope_id)
         return self
 
     def __exit__(

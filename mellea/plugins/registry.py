@@ -10,21 +10,16 @@ registered on entry, removed on exit even if the block raises).
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Iterator
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .._runtime.portal import get_portal, run_sync
 from . import _table
-from .base import MelleaPlugin, Plugin
+from .base import MelleaPlugin, Plugin, _Scoped
 from .decorators import DEFAULT_PRIORITY, HookMeta
 from .pluginset import PluginSet
 from .results import block, modify
 from .types import HookType, PluginMode
-
-if TYPE_CHECKING:
-    from typing import Self
 
 __all__ = ["block", "modify", "plugin_scope", "register", "register_scoped", "unregister"]
 
@@ -143,42 +138,17 @@ def unregister(items: Item | list[Item]) -> None:
             _lifecycle(item.shutdown())
 
 
-class _PluginScope:
+class _PluginScope(_Scoped):
     """What `plugin_scope()` returns: registers on entry, removes on exit (sync or async)."""
 
     def __init__(self, items: list[Item]) -> None:
         self._items = items
-        self._scope_id: str | None = None
 
-    def __enter__(self) -> Self:
-        if self._scope_id is not None:
-            raise RuntimeError("this plugin_scope is already active; create another one")
-        self._scope_id = f"scope-{uuid.uuid4().hex}"
-        register_scoped(self._items, self._scope_id)
-        return self
+    def _label(self) -> str:
+        return "this plugin_scope"
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        scope_id, self._scope_id = self._scope_id, None
-        if scope_id is not None:
-            from .manager import deregister_session_plugins
-
-            deregister_session_plugins(scope_id)
-
-    async def __aenter__(self) -> Self:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
+    def _scoped_items(self) -> list[Item]:
+        return self._items
 
 
 def plugin_scope(*items: Item | list[Item]) -> _PluginScope:
