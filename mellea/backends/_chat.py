@@ -254,8 +254,14 @@ class ChatBackend(RawCompletions):
         gen.model = self.model_id
         gen.provider = self.provider
         gen.streaming = options.stream
-        chain = (*layers, *_process_layers) if _process_layers else layers
-        return self._drive(mot, action, ctx, options, format, tool_calls, tools, chain)
+        return self._drive(
+            mot, action, ctx, options, format, tool_calls, tools, self._chain(layers)
+        )
+
+    @staticmethod
+    def _chain(layers: tuple[CallLayer, ...]) -> tuple[CallLayer, ...]:
+        """A call's layers: the caller's, then the process-wide ones (innermost)."""
+        return (*layers, *_process_layers) if _process_layers else layers
 
     def request_description(self, call: ChatCall) -> dict[str, Any]:
         """What this engine would send for `call`, as plain JSON-able data.

@@ -43,6 +43,8 @@ class RawCompletions(FormatterBackend):
         def chat_formatter(self) -> ChatFormatter | None: ...
         def _check_options(self, options: ResolvedOptions) -> None: ...
         def _new_thunk(self, action: Component[Any] | CBlock) -> ModelOutputThunk[Any]: ...
+        @staticmethod
+        def _chain(layers: tuple[CallLayer, ...]) -> tuple[CallLayer, ...]: ...
         def _through(
             self, layers: tuple[CallLayer, ...], call: AnyCall, mot: ModelOutputThunk[Any]
         ) -> Awaitable[None]: ...
@@ -101,8 +103,6 @@ class RawCompletions(FormatterBackend):
     ) -> list[ModelOutputThunk[Any]]:
         """`generate_from_raw`, with `layers` (outermost first) seeing each completion's
         call before the engine does (as `start` for chat)."""
-        from ._chat import _process_layers  # (rebound by `set_process_layers`: read it now)
-
         batch = None
         if hooks.active:  # the batch hook points (pre-call may change or block the call)
             batch, format, model_options, tool_calls = await hooks.generation.batch_pre_call(
@@ -117,7 +117,7 @@ class RawCompletions(FormatterBackend):
         if tool_calls:
             logger.warning("generate_from_raw: tool calls need a chat request; ignored")
         mots = [self._new_thunk(action) for action in actions]  # claimed in order
-        chain = (*layers, *_process_layers)
+        chain = self._chain(tuple(layers))
         # The requests' tasks copy the batch's observed context (a tracer: its span).
         observed = hooks.running(batch.id) if batch is not None else contextlib.nullcontext()
         with observed:
