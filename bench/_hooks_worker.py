@@ -1,12 +1,16 @@
-"""One side of the hook-overhead bench, run in its own process (see `_hooks.py`).
+"""One side of the hook-overhead and telemetry benches, run in its own process (see
+`_hooks.py`, `_telemetry.py`).
 
-    python bench/_hooks_worker.py SERVER_URL CALLS {none,noop} [EXPECTED_ROOT]
+    python bench/_hooks_worker.py SERVER_URL CALLS {none,noop,telemetry} [EXPECTED_ROOT]
 
 Makes CALLS sync `m.instruct` calls (default strategy, no requirements) to the loopback
 Ollama server after a warm-up and prints JSON: the median wall time per call and the CPU
 time per call (this process, every thread). With `noop`, one no-op SEQUENTIAL hook is
-registered on every hook point first. The `mellea` imported is whichever comes first on
-sys.path (PYTHONPATH selects the tree: the current one, or an older commit's).
+registered on every hook point first; with `telemetry`, tracing and metrics are set up
+through the real OpenTelemetry SDK (a `BatchSpanProcessor` whose exporter drops the
+batches, a `MeterProvider` aggregating in memory). The `mellea` imported is whichever
+comes first on sys.path (PYTHONPATH selects the tree: the current one, or an older
+commit's).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -37,6 +42,8 @@ def main() -> None:
             return observe
 
         register([noop(point) for point in HookType])
+    elif plugins == "telemetry":
+        _setup_telemetry()
     m = MelleaSession(OllamaModelBackend("loopback", base_url=url))
     for _ in range(50):
         m.instruct("ping")
@@ -49,6 +56,28 @@ def main() -> None:
     cpu = time.process_time() - cpu0
     m.close()
     print(json.dumps({"median": statistics.median(walls), "cpu_per_call": cpu / calls}))
+
+
+def _setup_telemetry() -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        SpanExporter,
+        SpanExportResult,
+    )
+
+    from mellea.telemetry import TelemetryConfig, setup
+
+    class Drop(SpanExporter):
+        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(BatchSpanProcessor(Drop()))
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    setup(TelemetryConfig(), tracer_provider=tracer_provider, meter_provider=meter_provider)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import os
 import statistics
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.servers import LoopbackServer
 
@@ -22,44 +23,15 @@ from ._report import ROOT, Row
 
 SECTION = "11 telemetry"
 
-WORKER = """
-import json, statistics, sys, time
-from mellea.backends.ollama import OllamaModelBackend
-from mellea.stdlib.session import MelleaSession
-url, calls, side = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-if side == "on":
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-    from mellea.telemetry import TelemetryConfig, setup
-
-    class Drop(SpanExporter):
-        def export(self, spans):
-            return SpanExportResult.SUCCESS
-
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(BatchSpanProcessor(Drop()))
-    setup(TelemetryConfig(), tracer_provider=tracer_provider,
-          meter_provider=MeterProvider(metric_readers=[InMemoryMetricReader()]))
-m = MelleaSession(OllamaModelBackend("loopback", base_url=url))
-for _ in range(50):
-    m.instruct("ping")
-walls = []
-cpu0 = time.process_time()
-for _ in range(calls):
-    t0 = time.perf_counter()
-    m.instruct("ping")
-    walls.append(time.perf_counter() - t0)
-cpu = time.process_time() - cpu0
-print(json.dumps({"median": statistics.median(walls), "cpu_per_call": cpu / calls}))
-"""
+WORKER = Path(__file__).with_name("_hooks_worker.py")  # its `telemetry` side sets up the SDK
 
 
 def _side(url: str, calls: int, side: str) -> dict[str, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MELLEA_", "OTEL_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    mode = "telemetry" if side == "on" else "none"
     done = subprocess.run(
-        [sys.executable, "-c", WORKER, url, str(calls), side], env=env, cwd=ROOT,
+        [sys.executable, str(WORKER), url, str(calls), mode, str(ROOT / "mellea")], env=env,
         capture_output=True, text=True, check=True, timeout=300,
     )  # fmt: skip
     result: dict[str, float] = json.loads(done.stdout)
