@@ -56,6 +56,14 @@ def ollama_base_url(base_url: str | None = None) -> str:
     return f"{parts.scheme}://{host}:{port}{parts.path.rstrip('/')}"
 
 
+def _without_delivery_fields(payload: dict[str, Any]) -> dict[str, Any]:
+    """`payload` less how and how long the answer is kept (`stream`, `keep_alive`), not
+    what is answered."""
+    for key in ("stream", "keep_alive"):
+        payload.pop(key, None)
+    return payload
+
+
 class OllamaModelBackend(NoAdapters, ChatBackend):
     """Chat with a model served by Ollama.
 
@@ -153,16 +161,13 @@ class OllamaModelBackend(NoAdapters, ChatBackend):
         )
 
     def request_description(self, call: ChatCall) -> dict[str, Any]:
-        payload = self._payload(call, fetch_media=False)  # no download to describe a call
-        for key in ("stream", "keep_alive"):  # how and how long, not what is answered
-            payload.pop(key, None)
-        return payload
+        # (no download to describe a call)
+        return _without_delivery_fields(self._payload(call, fetch_media=False))
 
     def raw_request_description(self, call: RawCall) -> dict[str, Any]:
-        payload = generate_payload(self.model_id, call.prompt, call.options, call.json_schema)
-        for key in ("stream", "keep_alive"):
-            payload.pop(key, None)
-        return payload
+        return _without_delivery_fields(
+            generate_payload(self.model_id, call.prompt, call.options, call.json_schema)
+        )
 
     async def _post(
         self,
